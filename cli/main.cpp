@@ -1,0 +1,108 @@
+// ddx: the command line.
+//
+// Exit status: 0 when every check passes, 1 when a check fails (the output
+// says which and why), 2 when the command line or its input is malformed.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "derivations/softmax_ce.hpp"
+
+namespace {
+
+constexpr int kPassed = 0, kFailed = 1, kBadUsage = 2;
+
+struct DeriveOptions {
+  std::string name;
+  std::string logits = "2,1,0.1";
+  std::string target;
+  std::string targets;
+  std::string temperature = "1";
+  std::string precision = "double";
+  bool allow_unnormalized = false;
+  bool json = false;
+  int samples = 0;
+  std::uint64_t seed = 1;
+};
+
+int run_derive(const DeriveOptions& o) {
+  using namespace ddx;
+  if (o.name != "softmax-ce") {
+    throw InputError(fmt::format("unknown derivation '{}'; known derivations: softmax-ce", o.name));
+  }
+  const Precision precision = parse_precision(o.precision);
+  const Rational temperature = parse_number(o.temperature, "--temperature");
+  if (o.samples > 0) {
+    const SamplesSummary s = run_samples(o.samples, o.seed, temperature, precision);
+    if (o.json) std::cout << render_json(s, o.seed).dump(2) << "\n";
+    else std::cout << render_text(s, o.seed);
+    return s.passed() ? kPassed : kFailed;
+  }
+  SoftmaxCeInput in;
+  in.logits = parse_rows(o.logits, "--logits");
+  in.batch = o.logits.find(';') != std::string::npos;
+  in.temperature = temperature;
+  in.precision = precision;
+  in.allow_unnormalized = o.allow_unnormalized;
+  const auto n = static_cast<long>(in.logits.front().size());
+  if (!o.target.empty() && !o.targets.empty()) throw InputError("--target and --targets: give one, not both");
+  if (!o.targets.empty()) {
+    in.targets = parse_rows(o.targets, "--targets");
+  } else if (!o.target.empty()) {
+    auto classes = parse_classes(o.target, "--target", n);
+    if (classes.size() != in.logits.size())
+      throw InputError(fmt::format("--target: {} class(es) for {} row(s) of logits", classes.size(), in.logits.size()));
+    in.set_target_classes(std::move(classes));
+  } else if (o.logits == "2,1,0.1") {
+    in.set_target_classes({2});  // the seeds' example
+  } else {
+    throw InputError("--target or --targets is required with --logits (e.g. --target 0)");
+  }
+  const SoftmaxCeProof proof = prove_softmax_ce(in);
+  if (o.json) std::cout << render_json(proof).dump(2) << "\n";
+  else std::cout << render_text(proof);
+  return proof.passed() ? kPassed : kFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ddx: a symbolic and automatic differentiation engine that proves the softmax-cross-entropy "
+               "gradient is p - y"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ddx 0.1.0");
+  app.footer("Exit status: 0 all checks pass, 1 a check fails, 2 bad usage or input.");
+
+  DeriveOptions d;
+  CLI::App* derive = app.add_subcommand("derive", "Run a derivation and check it numerically");
+  derive->add_option("name", d.name, "The derivation: softmax-ce")->required();
+  derive->add_option("--logits", d.logits,
+                     "Logits z, comma-separated; rows separated by ';' form a batch [B, n] (default: 2,1,0.1)");
+  derive->add_option("--target", d.target, "The target class of each row, 0-based (default with the example: 2)");
+  derive->add_option("--targets", d.targets, "A target distribution y per row, comma-separated; must sum to 1");
+  derive->add_option("--temperature", d.temperature, "Softmax temperature T > 0 (default: 1)");
+  derive->add_option("--precision", d.precision, "Precision of the values shown: float, double, long-double, 50, 100")
+      ->default_str("double");
+  derive->add_flag("--allow-unnormalized", d.allow_unnormalized,
+                   "Accept targets that do not sum to 1 (the gradient is then p·Σy - y)");
+  derive->add_option("--samples", d.samples, "Check K random cases instead (n from 1 to 1000, batches, soft targets)")
+      ->check(CLI::Range(1, 100000));
+  derive->add_option("--seed", d.seed, "Seed for --samples (default: 1)");
+  derive->add_flag("--json", d.json, "Write JSON instead of text");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kPassed : kBadUsage;
+  }
+  try {
+    if (derive->parsed()) return run_derive(d);
+  } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
+    std::cerr << "ddx: " << e.what() << "\n";
+    return kBadUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "ddx: internal error: " << e.what() << "\n";
+    return kFailed;
+  }
+  return kBadUsage;
+}

@@ -1,0 +1,74 @@
+#include "derivations/inputs.hpp"
+
+#include <fmt/format.h>
+
+namespace ddx {
+namespace {
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = text.find(sep, start);
+    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+}
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\n") == std::string_view::npos; }
+
+}  // namespace
+
+std::vector<std::vector<Rational>> parse_rows(std::string_view text, std::string_view option) {
+  if (blank(text)) throw InputError(fmt::format("{}: no values given", option));
+  std::vector<std::vector<Rational>> rows;
+  const auto row_texts = split(text, ';');
+  for (std::size_t r = 0; r < row_texts.size(); ++r) {
+    std::vector<Rational> row;
+    const auto items = split(row_texts[r], ',');
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const std::string where =
+          row_texts.size() > 1 ? fmt::format("value {} of row {}", k + 1, r + 1) : fmt::format("value {}", k + 1);
+      if (blank(items[k])) throw InputError(fmt::format("{}: {} is empty", option, where));
+      try {
+        row.push_back(parse_rational(items[k]));
+      } catch (const std::invalid_argument& e) {
+        throw InputError(fmt::format("{}: {}: {}", option, where, e.what()));
+      }
+    }
+    if (!rows.empty() && row.size() != rows.front().size())
+      throw InputError(fmt::format("{}: row {} has {} values but row 1 has {}", option, r + 1, row.size(),
+                                   rows.front().size()));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<long> parse_classes(std::string_view text, std::string_view option, long n) {
+  std::vector<long> classes;
+  const auto items = split(text, ';');
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    Rational r;
+    try {
+      r = parse_rational(items[k]);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(fmt::format("{}: {}", option, e.what()));
+    }
+    if (boost::multiprecision::denominator(r) != 1 || r < 0 || r >= n)
+      throw InputError(fmt::format("{}: class '{}' is not an integer from 0 to {} (there are {} classes)", option,
+                                   std::string(items[k]), n - 1, n));
+    classes.push_back(static_cast<long>(boost::multiprecision::numerator(r)));
+  }
+  return classes;
+}
+
+Rational parse_number(std::string_view text, std::string_view option) {
+  try {
+    return parse_rational(text);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(fmt::format("{}: {}", option, e.what()));
+  }
+}
+
+}  // namespace ddx

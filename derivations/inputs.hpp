@@ -1,0 +1,29 @@
+// Parsing the numbers users type on the command line.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/rational.hpp"
+
+namespace ddx {
+
+// Bad input from the user: the message names the option and the offending part.
+class InputError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// "2,1,0.1" is one row; "2,1,0.1; 0,1,5" two rows (a batch). Every row must
+// have the same length. `option` names the option in messages ("--logits").
+std::vector<std::vector<Rational>> parse_rows(std::string_view text, std::string_view option);
+
+// One integer per row: "2" or "2;0". Each must lie in [0, n).
+std::vector<long> parse_classes(std::string_view text, std::string_view option, long n);
+
+// One number, e.g. a temperature.
+Rational parse_number(std::string_view text, std::string_view option);
+
+}  // namespace ddx

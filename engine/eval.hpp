@@ -1,0 +1,69 @@
+// Numeric evaluation of a graph at a chosen scalar type. Each node's value is
+// one contiguous array; kernels are plain loops over them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/graph.hpp"
+#include "engine/scalar.hpp"
+
+namespace ddx {
+
+// Values of the variables, by name, row-major.
+template <class T> using Bindings = std::map<std::string, std::vector<T>, std::less<>>;
+using ExactBindings = Bindings<Rational>;
+
+template <class T> Bindings<T> round_bindings(const ExactBindings& exact) {
+  Bindings<T> out;
+  for (const auto& [name, values] : exact) {
+    auto& v = out[name];
+    v.reserve(values.size());
+    for (const Rational& r : values) v.push_back(to_scalar<T>(r));
+  }
+  return out;
+}
+
+// The first node whose value is not finite although all its inputs are.
+struct NonFinite {
+  NodeId node = 0;
+  std::int64_t element = 0;  // row-major index of the first bad element
+  std::string value;         // "inf", "-inf" or "nan"
+};
+
+template <class T> class Evaluation {
+ public:
+  Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings);
+
+  bool has(NodeId id) const { return id < slot_.size() && slot_[id] >= 0; }
+  const std::vector<T>& value(NodeId id) const;
+  // A scalar node's value (or the first element of any node).
+  const T& scalar(NodeId id) const { return value(id).front(); }
+
+  // Set when some node produced inf or NaN from finite inputs.
+  const std::optional<NonFinite>& nonfinite() const { return nonfinite_; }
+  // The order in which nodes were computed (a topological order).
+  const std::vector<NodeId>& order() const { return order_; }
+
+ private:
+  std::vector<std::int32_t> slot_;
+  std::vector<std::vector<T>> data_;
+  std::vector<NodeId> order_;
+  std::optional<NonFinite> nonfinite_;
+};
+
+// A message describing a non-finite result for a user: which node, which op,
+// where, and the input values there.
+template <class T>
+std::string explain_nonfinite(const Graph& g, const Evaluation<T>& ev, const NonFinite& bad);
+
+// Thrown when a variable has no value or the wrong number of values.
+class BindingError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace ddx

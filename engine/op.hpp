@@ -1,0 +1,81 @@
+// The op table. Every op (ops/) registers one OpInfo: its name, how it prints,
+// its shape rule, its forward kernel at every scalar type, and its
+// vector-Jacobian rule. The engine reads the table and never names an op.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "engine/graph.hpp"
+#include "engine/scalar.hpp"
+
+namespace ddx {
+
+class Expr;
+
+// A read-only view of an input value inside a kernel.
+template <class T> struct TensorView {
+  const T* data;
+  Shape shape;
+};
+
+// Computes a node's value into `out` (shape: node.shape), given its inputs.
+template <class T>
+using Kernel = void (*)(const Graph& g, NodeId node, std::span<const TensorView<T>> inputs, T* out);
+
+template <class... Ts> using KernelTuple = std::tuple<Kernel<Ts>...>;
+template <class Tuple> struct KernelTableOf;
+template <class... Ts> struct KernelTableOf<std::tuple<Ts...>> { using type = KernelTuple<Ts...>; };
+using KernelTable = KernelTableOf<ScalarTypes>::type;
+
+// What a vector-Jacobian rule sees: the node, its result, the adjoint ḡ
+// flowing into it, and which inputs need a contribution.
+struct VjpContext {
+  Graph& graph;
+  NodeId node;
+  NodeId adjoint;
+  std::array<bool, kMaxInputs> needs{};
+
+  Expr input(int k) const;
+  Expr result() const;
+  Expr grad() const;  // ḡ
+};
+
+// Returns, per input, the contribution to its adjoint (an empty Expr for none).
+// Contributions may have the node's (broadcast) shape: the engine sums them
+// back to each input's shape.
+using VjpRule = std::array<Expr, kMaxInputs> (*)(const VjpContext&);
+
+enum class Notation { Function, Infix, Prefix };
+
+struct OpInfo {
+  std::string_view name;         // "exp", "add", ...
+  int arity = 0;
+  Notation notation = Notation::Function;
+  std::string_view symbol;       // "+" for infix/prefix ops, the call name otherwise
+  int precedence = 100;          // binding strength in infix printing (higher binds tighter)
+  std::string_view vjp_formula;  // the rule in words, for sweep records: "x̄ += ḡ·result"
+  Shape (*infer_shape)(const Graph&, std::span<const NodeId> inputs, const Attr&) = nullptr;
+  // Extra text after the arguments of a call, e.g. ", axis=1" (may be null).
+  std::string (*attr_text)(const Graph&, NodeId) = nullptr;
+  VjpRule vjp = nullptr;         // null: the op is not differentiable (its adjoint is zero)
+  KernelTable kernels{};
+
+  template <class T> Kernel<T> kernel() const { return std::get<Kernel<T>>(kernels); }
+};
+
+// Registers an op and returns its id; names are unique.
+OpId register_op(OpInfo info);
+const OpInfo& op_info(OpId id);
+// The op named `name`, or nullptr.
+const OpInfo* find_op(std::string_view name, OpId* id = nullptr);
+std::size_t op_count();
+
+// The two leaf ops every graph has.
+inline constexpr OpId kConstOp = 0;
+inline constexpr OpId kVarOp = 1;
+
+}  // namespace ddx

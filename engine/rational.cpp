@@ -1,0 +1,105 @@
+#include "engine/rational.hpp"
+
+#include <cctype>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace ddx {
+namespace {
+
+Integer pow10(long e) {
+  Integer r = 1;
+  for (long i = 0; i < e; ++i) r *= 10;
+  return r;
+}
+
+[[noreturn]] void bad(std::string_view text, std::string_view why) {
+  throw std::invalid_argument(fmt::format("'{}' is not a number: {}", text, why));
+}
+
+// Parses an optionally signed decimal with optional fraction and exponent.
+Rational parse_decimal(std::string_view whole, std::string_view s) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  Integer digits = 0;
+  long scale = 0;  // value = digits * 10^-scale
+  bool any = false;
+  for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, any = true)
+    digits = digits * 10 + (s[i] - '0');
+  if (i < s.size() && s[i] == '.') {
+    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, any = true) {
+      digits = digits * 10 + (s[i] - '0');
+      ++scale;
+    }
+  }
+  if (!any) bad(whole, "expected digits");
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool eneg = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+    long e = 0;
+    bool edigits = false;
+    for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, edigits = true) {
+      e = e * 10 + (s[i] - '0');
+      // Exponents beyond this are not numbers any precision ddx offers can hold.
+      if (e > 100000) bad(whole, "exponent too large");
+    }
+    if (!edigits) bad(whole, "expected digits after the exponent marker");
+    scale += eneg ? e : -e;
+  }
+  if (i != s.size()) bad(whole, fmt::format("unexpected '{}' at column {}", s[i], i + 1));
+  Rational r = scale >= 0 ? Rational(digits, pow10(scale)) : Rational(digits * pow10(-scale));
+  return negative ? Rational(-r) : r;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Rational parse_rational(std::string_view text) {
+  const std::string_view s = trim(text);
+  if (s.empty()) bad(text, "empty");
+  const auto slash = s.find('/');
+  if (slash == std::string_view::npos) return parse_decimal(text, s);
+  const Rational num = parse_decimal(text, trim(s.substr(0, slash)));
+  const Rational den = parse_decimal(text, trim(s.substr(slash + 1)));
+  if (den == 0) bad(text, "division by zero");
+  return num / den;
+}
+
+std::string to_string(const Rational& r) {
+  const Integer num = boost::multiprecision::numerator(r);
+  Integer den = boost::multiprecision::denominator(r);
+  if (den == 1) return num.str();
+  // Terminating decimal when den = 2^a 5^b.
+  Integer d = den;
+  long twos = 0, fives = 0;
+  while (d % 2 == 0) d /= 2, ++twos;
+  while (d % 5 == 0) d /= 5, ++fives;
+  if (d == 1 && std::max(twos, fives) <= 30) {
+    const long places = std::max(twos, fives);
+    const Integer scaled = boost::multiprecision::abs(num) * pow10(places) / den;
+    std::string digits = scaled.str();
+    if (digits.size() <= static_cast<std::size_t>(places))
+      digits.insert(0, places + 1 - digits.size(), '0');
+    digits.insert(digits.size() - places, ".");
+    return (num < 0 ? "-" : "") + digits;
+  }
+  return num.str() + "/" + den.str();
+}
+
+std::string to_latex(const Rational& r) {
+  const std::string s = to_string(r);
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) return s;
+  const bool negative = s[0] == '-';
+  return fmt::format("{}\\frac{{{}}}{{{}}}", negative ? "-" : "",
+                     s.substr(negative ? 1 : 0, slash - (negative ? 1 : 0)), s.substr(slash + 1));
+}
+
+}  // namespace ddx

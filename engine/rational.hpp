@@ -1,0 +1,24 @@
+// Exact rational numbers: every constant in a ddx graph is one, so symbolic
+// work never meets a rounded 0.1.
+#pragma once
+
+#include <boost/multiprecision/cpp_int.hpp>
+#include <string>
+#include <string_view>
+
+namespace ddx {
+
+using Rational = boost::multiprecision::cpp_rational;
+using Integer = boost::multiprecision::cpp_int;
+
+// Parses "2", "-0.1", "1e-3", "2.5E+10", "1/3", "-7/2". Throws std::invalid_argument
+// with a message naming the text when it is not such a number (NaN and inf are not).
+Rational parse_rational(std::string_view text);
+
+// Exact text: "3", "-1/3", "0.1" (a terminating decimal is printed as one).
+std::string to_string(const Rational& r);
+
+// LaTeX form: "3", "-\frac{1}{3}", "0.1".
+std::string to_latex(const Rational& r);
+
+}  // namespace ddx

@@ -1,0 +1,71 @@
+// The scalar types ddx evaluates at, chosen at run time by name.
+#pragma once
+
+#include <boost/multiprecision/cpp_bin_float.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+#include "engine/rational.hpp"
+
+namespace ddx {
+
+using Float50 = boost::multiprecision::cpp_bin_float_50;
+using Float100 = boost::multiprecision::cpp_bin_float_100;
+
+// Every scalar type a kernel is instantiated for, in the order of `Precision`.
+using ScalarTypes = std::tuple<float, double, long double, Float50, Float100>;
+
+enum class Precision { Float, Double, LongDouble, Digits50, Digits100 };
+
+// "float", "double", "long-double", "50", "100".
+std::string_view name_of(Precision p);
+// Inverse of name_of; throws std::invalid_argument listing the valid names.
+Precision parse_precision(std::string_view name);
+
+template <class T> constexpr Precision precision_of() {
+  if constexpr (std::is_same_v<T, float>) return Precision::Float;
+  else if constexpr (std::is_same_v<T, double>) return Precision::Double;
+  else if constexpr (std::is_same_v<T, long double>) return Precision::LongDouble;
+  else if constexpr (std::is_same_v<T, Float50>) return Precision::Digits50;
+  else return Precision::Digits100;
+}
+
+// Calls f(std::type_identity<T>{}) with T the scalar type of precision p.
+template <class F> decltype(auto) with_scalar(Precision p, F&& f) {
+  switch (p) {
+    case Precision::Float: return f(std::type_identity<float>{});
+    case Precision::Double: return f(std::type_identity<double>{});
+    case Precision::LongDouble: return f(std::type_identity<long double>{});
+    case Precision::Digits50: return f(std::type_identity<Float50>{});
+    default: return f(std::type_identity<Float100>{});
+  }
+}
+
+template <class T> bool is_finite(const T& x) {
+  using std::isfinite;
+  using boost::multiprecision::isfinite;
+  return isfinite(x);
+}
+
+// The exact rational r rounded to T (via 100 digits, whose rounding error is
+// far below the last bit of every narrower type).
+template <class T> T to_scalar(const Rational& r) {
+  const Float100 wide =
+      Float100(boost::multiprecision::numerator(r)) / Float100(boost::multiprecision::denominator(r));
+  if constexpr (std::is_same_v<T, Float100>) return wide;
+  else return static_cast<T>(wide);
+}
+
+// Decimal text with enough significant digits to read back the same value:
+// shortest round trip for float and double, max_digits10 for the others.
+// Non-finite values print as "inf", "-inf", "nan".
+template <class T> std::string format_scalar(const T& x);
+
+// The exact value of a finite scalar as a rational.
+template <class T> Rational to_rational(const T& x);
+
+}  // namespace ddx

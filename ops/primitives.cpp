@@ -1,0 +1,349 @@
+// Each primitive op in one place: its math (forward), its vector-Jacobian
+// rule written in terms of the op's result where that shares work, its shape
+// rule and its print form.
+#include "ops/primitives.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/print.hpp"
+#include "ops/kernels.hpp"
+
+namespace ddx {
+namespace {
+
+using kernels::map_binary;
+using kernels::map_unary;
+using Contribs = std::array<Expr, kMaxInputs>;
+
+struct OpIds {
+  OpId add, sub, mul, div, neg, exp, log, pow, sum, max, broadcast, equal, stop_gradient;
+};
+const OpIds& ids();
+
+Expr make(OpId op, std::initializer_list<Expr> args, Attr attr = {}) {
+  Graph& g = args.begin()->graph();
+  std::array<NodeId, kMaxInputs> in{};
+  std::size_t k = 0;
+  for (const Expr& e : args) {
+    if (&e.graph() != &g) throw std::invalid_argument(fmt::format("{}: operands belong to different graphs", op_info(op).name));
+    in[k++] = e.id();
+  }
+  return {g, g.add(op, std::span(in.data(), k), std::move(attr))};
+}
+
+// ---- shape rules ---------------------------------------------------------
+
+template <const char* Name> Shape same_shape(const Graph& g, std::span<const NodeId> in, const Attr&) {
+  return g.shape(in[0]);
+}
+
+template <const char* Name> Shape broadcast_shape(const Graph& g, std::span<const NodeId> in, const Attr&) {
+  auto s = broadcast(g.shape(in[0]), g.shape(in[1]));
+  if (!s)
+    throw ShapeError(fmt::format("{}: shapes {} and {} do not broadcast (their last axes must be equal, or one of them 1)",
+                                 Name, to_string(g.shape(in[0])), to_string(g.shape(in[1]))));
+  return *s;
+}
+
+template <const char* Name> Shape reduce_shape(const Graph& g, std::span<const NodeId> in, const Attr& a) {
+  if (!broadcasts_to(a.shape, g.shape(in[0])))
+    throw ShapeError(fmt::format("{}: cannot reduce shape {} to shape {}", Name, to_string(g.shape(in[0])),
+                                 to_string(a.shape)));
+  return a.shape;
+}
+
+template <const char* Name> Shape expand_shape(const Graph& g, std::span<const NodeId> in, const Attr& a) {
+  if (!broadcasts_to(g.shape(in[0]), a.shape))
+    throw ShapeError(fmt::format("{}: cannot broadcast shape {} to shape {}", Name, to_string(g.shape(in[0])),
+                                 to_string(a.shape)));
+  return a.shape;
+}
+
+// ", axis=1" when the target keeps the rank and reduces one axis; "" for a
+// full reduction to a scalar; ", to=[3]" otherwise.
+std::string reduction_attr_text(const Graph& g, NodeId id) {
+  const Shape& from = g.shape(g.node(id).in[0]);
+  const Shape& to = g.attr(id).shape;
+  if (to.is_scalar()) return "";
+  if (to.rank == from.rank) {
+    int axis = -1, count = 0;
+    for (int i = 0; i < to.rank; ++i)
+      if (to.dims[i] != from.dims[i]) axis = i, ++count;
+    if (count == 1) return fmt::format(", axis={}", axis);
+  }
+  return fmt::format(", to={}", to_string(to));
+}
+
+std::string target_attr_text(const Graph& g, NodeId id) { return fmt::format(", {}", to_string(g.attr(id).shape)); }
+std::string exponent_attr_text(const Graph& g, NodeId id) { return fmt::format(", {}", g.attr(id).integer); }
+
+// ---- elementwise ops ---------------------------------------------------------
+
+constexpr char kAdd[] = "add", kSub[] = "sub", kMul[] = "mul", kDiv[] = "div", kNeg[] = "neg", kExp[] = "exp",
+               kLog[] = "log", kPow[] = "pow", kSum[] = "sum", kMax[] = "max", kBroadcast[] = "broadcast",
+               kEqual[] = "equal", kStop[] = "stop_gradient";
+
+template <class Math> struct Binary {
+  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+    map_binary(in[0], in[1], g.shape(id), out, [](const T& a, const T& b) { return T(Math::apply(a, b)); });
+  }
+};
+template <class Math> struct Unary {
+  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+    map_unary(in[0], out, [&](const T& x) { return T(Math::apply(x, g, id)); });
+  }
+};
+
+struct Add {
+  template <class T> static T apply(const T& a, const T& b) { return a + b; }
+  static Contribs vjp(const VjpContext& c) { return {c.grad(), c.grad()}; }
+};
+struct Sub {
+  template <class T> static T apply(const T& a, const T& b) { return a - b; }
+  static Contribs vjp(const VjpContext& c) { return {c.grad(), c.needs[1] ? -c.grad() : Expr{}}; }
+};
+struct Mul {
+  template <class T> static T apply(const T& a, const T& b) { return a * b; }
+  static Contribs vjp(const VjpContext& c) {
+    return {c.needs[0] ? c.grad() * c.input(1) : Expr{}, c.needs[1] ? c.grad() * c.input(0) : Expr{}};
+  }
+};
+struct Div {
+  template <class T> static T apply(const T& a, const T& b) { return a / b; }
+  // d(a/b) = da/b − (a/b)·db/b: the second term reuses the result.
+  static Contribs vjp(const VjpContext& c) {
+    return {c.needs[0] ? c.grad() / c.input(1) : Expr{},
+            c.needs[1] ? -(c.grad() * c.result() / c.input(1)) : Expr{}};
+  }
+};
+struct Equal {
+  template <class T> static T apply(const T& a, const T& b) { return a == b ? T(1) : T(0); }
+};
+struct Neg {
+  template <class T> static T apply(const T& x, const Graph&, NodeId) { return -x; }
+  static Contribs vjp(const VjpContext& c) { return {-c.grad()}; }
+};
+struct Exp {
+  template <class T> static T apply(const T& x, const Graph&, NodeId) {
+    using std::exp;
+    return exp(x);
+  }
+  static Contribs vjp(const VjpContext& c) { return {c.grad() * c.result()}; }
+};
+struct Log {
+  template <class T> static T apply(const T& x, const Graph&, NodeId) {
+    using std::log;
+    return log(x);
+  }
+  static Contribs vjp(const VjpContext& c) { return {c.grad() / c.input(0)}; }
+};
+struct Pow {
+  // x^k by repeated squaring, so integer powers are as exact as products.
+  template <class T> static T apply(const T& x, const Graph& g, NodeId id) {
+    const long k = g.attr(id).integer;
+    unsigned long e = k < 0 ? static_cast<unsigned long>(-k) : static_cast<unsigned long>(k);
+    T result(1), base(x);
+    for (; e; e >>= 1, base = T(base * base))
+      if (e & 1) result = T(result * base);
+    return k < 0 ? T(T(1) / result) : result;
+  }
+  static Contribs vjp(const VjpContext& c) {
+    const long k = c.graph.attr(c.node).integer;
+    return {c.grad() * (Rational(k) * pow(c.input(0), k - 1))};
+  }
+};
+struct StopGradient {
+  template <class T> static T apply(const T& x, const Graph&, NodeId) { return x; }
+};
+
+// ---- reductions and broadcasting -------------------------------------------
+
+struct SumTo {
+  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+    kernels::reduce_to(in[0], g.shape(id), out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
+  }
+  static Contribs vjp(const VjpContext& c) { return {broadcast_to(c.grad(), c.input(0).shape())}; }
+};
+struct MaxTo {
+  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+    // NaN wins, so a NaN input is not hidden by the maximum.
+    kernels::reduce_to(in[0], g.shape(id), out, T(-std::numeric_limits<T>::infinity()),
+                       [](const T& acc, const T& x) { return (x > acc || x != x) && acc == acc ? x : acc; });
+  }
+  // The adjoint goes to the elements equal to the maximum; ties split it equally.
+  static Contribs vjp(const VjpContext& c) {
+    const Expr is_max = equal(c.input(0), c.result());
+    const Expr ties = sum_to(is_max, c.result().shape());
+    return {(c.grad() / ties) * is_max};
+  }
+};
+struct BroadcastTo {
+  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+    const Shape& s = g.shape(id);
+    for (std::int64_t r = 0; r < s.rows(); ++r)
+      for (std::int64_t c = 0; c < s.cols(); ++c)
+        out[r * s.cols() + c] = in[0].data[kernels::broadcast_index(in[0].shape, r, c)];
+  }
+  static Contribs vjp(const VjpContext& c) { return {sum_to(c.grad(), c.input(0).shape())}; }
+};
+
+template <class Op> KernelTable binary_kernels() { return kernels::kernel_table<Binary<Op>>(); }
+template <class Op> KernelTable unary_kernels() { return kernels::kernel_table<Unary<Op>>(); }
+
+OpIds register_all() {
+  OpIds ids{};
+  auto infix = [](std::string_view name, std::string_view symbol, int prec, std::string_view formula, auto shape,
+                  VjpRule vjp, KernelTable k) {
+    return register_op({.name = name, .arity = 2, .notation = Notation::Infix, .symbol = symbol, .precedence = prec,
+                        .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k});
+  };
+  auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
+                 std::string (*attr_text)(const Graph&, NodeId) = nullptr) {
+    return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
+                        .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
+                        .kernels = k});
+  };
+  ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>());
+  ids.sub = infix(kSub, "-", 10, "ā += ḡ; b̄ −= ḡ", broadcast_shape<kSub>, Sub::vjp, binary_kernels<Sub>());
+  ids.mul = infix(kMul, "*", 20, "ā += ḡ·b; b̄ += ḡ·a", broadcast_shape<kMul>, Mul::vjp, binary_kernels<Mul>());
+  ids.div = infix(kDiv, "/", 20, "ā += ḡ/b; b̄ −= ḡ·result/b", broadcast_shape<kDiv>, Div::vjp,
+                  binary_kernels<Div>());
+  ids.neg = register_op({.name = kNeg, .arity = 1, .notation = Notation::Prefix, .symbol = "-", .precedence = 30,
+                         .vjp_formula = "x̄ −= ḡ", .infer_shape = same_shape<kNeg>, .vjp = Neg::vjp,
+                         .kernels = unary_kernels<Neg>()});
+  ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>());
+  ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>());
+  ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), exponent_attr_text);
+  ids.sum = call(kSum, 1, "x̄ += broadcast(ḡ)", reduce_shape<kSum>, SumTo::vjp, kernels::kernel_table<SumTo>(),
+                 reduction_attr_text);
+  ids.max = call(kMax, 1, "x̄ += ḡ at the maximum (ties share ḡ equally)", reduce_shape<kMax>, MaxTo::vjp,
+                 kernels::kernel_table<MaxTo>(), reduction_attr_text);
+  ids.broadcast = call(kBroadcast, 1, "x̄ += sum of ḡ over the broadcast axes", expand_shape<kBroadcast>,
+                       BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(), target_attr_text);
+  ids.equal = call(kEqual, 2, "not differentiable: no adjoint flows", broadcast_shape<kEqual>, nullptr,
+                   binary_kernels<Equal>());
+  ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
+                           unary_kernels<StopGradient>());
+  return ids;
+}
+
+const OpIds& ids() {
+  static const OpIds table = register_all();
+  return table;
+}
+
+// ---- folding of exact identities on constants ---------------------------------
+
+const Rational* scalar_constant(const Expr& e) {
+  const Rational* r = e.graph().uniform_constant(e.id());
+  return r && e.shape().is_scalar() ? r : nullptr;
+}
+bool is_scalar_constant(const Expr& e, int value) {
+  const Rational* r = scalar_constant(e);
+  return r && *r == value;
+}
+// `keep` stands for the whole result only when the result has its shape.
+bool same_result_shape(const Expr& keep, const Expr& other) {
+  auto s = broadcast(keep.shape(), other.shape());
+  return s && *s == keep.shape();
+}
+
+}  // namespace
+
+Expr operator+(Expr a, Expr b) {
+  const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
+  if (ca && cb) return constant(a.graph(), *ca + *cb);
+  if (is_scalar_constant(b, 0) && same_result_shape(a, b)) return a;
+  if (is_scalar_constant(a, 0) && same_result_shape(b, a)) return b;
+  return make(ids().add, {a, b});
+}
+Expr operator-(Expr a, Expr b) {
+  const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
+  if (ca && cb) return constant(a.graph(), *ca - *cb);
+  if (is_scalar_constant(b, 0) && same_result_shape(a, b)) return a;
+  if (is_scalar_constant(a, 0) && same_result_shape(b, a)) return -b;
+  return make(ids().sub, {a, b});
+}
+Expr operator*(Expr a, Expr b) {
+  const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
+  if (ca && cb) return constant(a.graph(), *ca * *cb);
+  if (is_scalar_constant(b, 1) && same_result_shape(a, b)) return a;
+  if (is_scalar_constant(a, 1) && same_result_shape(b, a)) return b;
+  if (is_scalar_constant(b, -1) && same_result_shape(a, b)) return -a;
+  if (is_scalar_constant(a, -1) && same_result_shape(b, a)) return -b;
+  return make(ids().mul, {a, b});
+}
+Expr operator/(Expr a, Expr b) {
+  const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
+  if (ca && cb && *cb != 0) return constant(a.graph(), *ca / *cb);
+  if (is_scalar_constant(b, 1) && same_result_shape(a, b)) return a;
+  return make(ids().div, {a, b});
+}
+Expr operator-(Expr a) {
+  if (const Rational* c = scalar_constant(a)) return constant(a.graph(), -*c);
+  if (a.node().op == ids().neg) return {a.graph(), a.node().in[0]};
+  return make(ids().neg, {a});
+}
+
+Expr operator+(Expr a, const Rational& b) { return a + constant(a.graph(), b); }
+Expr operator+(const Rational& a, Expr b) { return constant(b.graph(), a) + b; }
+Expr operator-(Expr a, const Rational& b) { return a - constant(a.graph(), b); }
+Expr operator-(const Rational& a, Expr b) { return constant(b.graph(), a) - b; }
+Expr operator*(Expr a, const Rational& b) { return a * constant(a.graph(), b); }
+Expr operator*(const Rational& a, Expr b) { return constant(b.graph(), a) * b; }
+Expr operator/(Expr a, const Rational& b) { return a / constant(a.graph(), b); }
+Expr operator/(const Rational& a, Expr b) { return constant(b.graph(), a) / b; }
+
+Expr exp(Expr x) { return make(ids().exp, {x}); }
+Expr log(Expr x) { return make(ids().log, {x}); }
+Expr pow(Expr x, long exponent) {
+  if (exponent == 1) return x;
+  return make(ids().pow, {x}, Attr{.integer = exponent});
+}
+
+namespace {
+Shape reduced_shape(const Expr& x, int axis, std::string_view op) {
+  Shape s = x.shape();
+  const int a = axis < 0 ? axis + s.rank : axis;
+  if (a < 0 || a >= s.rank)
+    throw ShapeError(fmt::format("{}: axis {} is out of range for shape {}", op, axis, to_string(s)));
+  s.dims[a] = 1;
+  return s;
+}
+}  // namespace
+
+Expr sum_to(Expr x, Shape target) {
+  if (x.shape() == target) return x;
+  return make(ids().sum, {x}, Attr{.shape = target});
+}
+Expr sum(Expr x) { return sum_to(x, Shape::scalar()); }
+Expr sum(Expr x, int axis) { return sum_to(x, reduced_shape(x, axis, "sum")); }
+Expr max(Expr x) { return make(ids().max, {x}, Attr{.shape = Shape::scalar()}); }
+Expr max(Expr x, int axis) { return make(ids().max, {x}, Attr{.shape = reduced_shape(x, axis, "max")}); }
+Expr broadcast_to(Expr x, Shape target) {
+  if (x.shape() == target) return x;
+  return make(ids().broadcast, {x}, Attr{.shape = target});
+}
+Expr equal(Expr a, Expr b) { return make(ids().equal, {a, b}); }
+Expr stop_gradient(Expr x) { return make(ids().stop_gradient, {x}); }
+
+const AdjointAlgebra& adjoint_algebra() {
+  static const AdjointAlgebra algebra{
+      .add = [](Expr a, Expr b) { return a + b; },
+      .sum_to = [](Expr x, Shape s) { return sum_to(x, s); },
+  };
+  return algebra;
+}
+
+Gradient grad(Expr loss, const std::vector<Expr>& wrt) {
+  std::vector<NodeId> ids;
+  for (const Expr& w : wrt) {
+    if (&w.graph() != &loss.graph()) throw std::invalid_argument("grad: variables belong to another graph");
+    ids.push_back(w.id());
+  }
+  return reverse_mode(loss.graph(), loss.id(), ids, adjoint_algebra());
+}
+
+void register_builtin_ops() { (void)ids(); }
+
+}  // namespace ddx
