@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
                "gradient is p - y"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ddx 0.1.0");
-  app.footer("Exit status: 0 all checks pass, 1 a check fails, 2 bad usage or input.");
+  app.footer("Exit status: 0 all checks pass, 1 a check fails, 2 bad usage or input.\n");
 
   DeriveOptions d;
   CLI::App* derive = app.add_subcommand("derive", "Run a derivation and check it numerically");

@@ -62,7 +62,7 @@ std::string explain_nonfinite(const Graph& g, const Evaluation<T>& ev, const Non
     inputs += fmt::format("{}{} = {}", inputs.empty() ? "" : ", ", node_ref(g, in), format_scalar(v[k]));
   }
   return fmt::format("at {} precision, node {} = {} produced {} at element {} (its inputs there: {})",
-                     name_of(precision_of<T>()), node_ref(g, bad.node), node_call(g, bad.node), bad.value,
+                     describe(precision_of<T>()), node_ref(g, bad.node), node_call(g, bad.node), bad.value,
                      bad.element, inputs.empty() ? "none" : inputs);
 }
 

@@ -43,7 +43,7 @@ Rational parse_decimal(std::string_view whole, std::string_view s) {
     for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, edigits = true) {
       e = e * 10 + (s[i] - '0');
       // Exponents beyond this are not numbers any precision ddx offers can hold.
-      if (e > 100000) bad(whole, "exponent too large");
+      if (e > 10000) bad(whole, "the exponent is beyond ±10000");
     }
     if (!edigits) bad(whole, "expected digits after the exponent marker");
     scale += eneg ? e : -e;
@@ -64,6 +64,10 @@ std::string_view trim(std::string_view s) {
 Rational parse_rational(std::string_view text) {
   const std::string_view s = trim(text);
   if (s.empty()) bad(text, "empty");
+  std::string lower;
+  for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view word : {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+    if (lower == word) bad(text, "NaN and infinity are not accepted; give a finite number");
   const auto slash = s.find('/');
   if (slash == std::string_view::npos) return parse_decimal(text, s);
   const Rational num = parse_decimal(text, trim(s.substr(0, slash)));

@@ -15,6 +15,16 @@ std::string_view name_of(Precision p) {
   }
 }
 
+std::string_view describe(Precision p) {
+  switch (p) {
+    case Precision::Float: return "float";
+    case Precision::Double: return "double";
+    case Precision::LongDouble: return "long double";
+    case Precision::Digits50: return "50-digit";
+    default: return "100-digit";
+  }
+}
+
 Precision parse_precision(std::string_view name) {
   for (Precision p : {Precision::Float, Precision::Double, Precision::LongDouble,
                       Precision::Digits50, Precision::Digits100})

@@ -23,6 +23,8 @@ enum class Precision { Float, Double, LongDouble, Digits50, Digits100 };
 
 // "float", "double", "long-double", "50", "100".
 std::string_view name_of(Precision p);
+// For messages: "float", "double", "long double", "50-digit", "100-digit".
+std::string_view describe(Precision p);
 // Inverse of name_of; throws std::invalid_argument listing the valid names.
 Precision parse_precision(std::string_view name);
 
