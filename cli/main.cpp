@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "derivations/identities.hpp"
 #include "derivations/softmax_ce.hpp"
 
 namespace {
@@ -64,6 +65,40 @@ int run_derive(const DeriveOptions& o) {
   return proof.passed() ? kPassed : kFailed;
 }
 
+struct ProveCommand {
+  std::string name;
+  long classes = 3;
+  bool general = false;
+  bool no_hypothesis = false;
+  bool trace = false;
+  bool json = false;
+  bool list = false;
+  bool no_check = false;
+};
+
+int run_prove(const ProveCommand& o) {
+  using namespace ddx;
+  if (o.list) {
+    for (const IdentityInfo& i : identities())
+      std::cout << fmt::format("{:<28} {}\n", i.name, i.summary);
+    return kPassed;
+  }
+  if (o.name.empty()) throw InputError("prove: name an identity (ddx prove --list shows them)");
+  if (o.general) throw InputError("prove --general: the proof for every n is not available in this build yet");
+  ProveOptions options;
+  options.classes = o.classes;
+  options.use_hypothesis = !o.no_hypothesis;
+  options.check_steps = !o.no_check;
+  const Proof proof = prove_identity(o.name, options);
+  if (o.json) std::cout << render_json(proof) << "\n";
+  else std::cout << render_text(proof, o.trace);
+  if (!proof.steps_checked() && !o.no_check) {
+    std::cerr << "ddx: a step of the proof failed its numeric check: this is a bug in ddx\n";
+    return kFailed;
+  }
+  return proof.proven ? kPassed : kFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +125,17 @@ int main(int argc, char** argv) {
   derive->add_option("--seed", d.seed, "Seed for --samples (default: 1)");
   derive->add_flag("--json", d.json, "Write JSON instead of text");
 
+  ProveCommand pr;
+  CLI::App* prove = app.add_subcommand("prove", "Prove an identity symbolically (exit 0 proven, 1 refuted, 2 bad usage)");
+  prove->add_option("name", pr.name, "The identity (see --list)");
+  prove->add_flag("--list", pr.list, "List the identities");
+  prove->add_option("--classes", pr.classes, "Number of classes n for the fixed-n proof (default: 3)");
+  prove->add_flag("--general", pr.general, "Prove for every n (index notation)");
+  prove->add_flag("--no-hypothesis", pr.no_hypothesis, "Do not use the hypothesis (Σy = 1): show the residual");
+  prove->add_flag("--trace", pr.trace, "Print every step: rule, before, after, numeric check");
+  prove->add_flag("--no-check", pr.no_check, "Skip the numeric check of each step (faster at large n)");
+  prove->add_flag("--json", pr.json, "Write JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -97,6 +143,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (derive->parsed()) return run_derive(d);
+    if (prove->parsed()) return run_prove(pr);
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";
     return kBadUsage;

@@ -11,6 +11,7 @@
 
 #include "engine/graph.hpp"
 #include "engine/scalar.hpp"
+#include "engine/symbolic/poly.hpp"
 
 namespace ddx {
 
@@ -63,6 +64,10 @@ struct OpInfo {
   std::string (*attr_text)(const Graph&, NodeId) = nullptr;
   VjpRule vjp = nullptr;         // null: the op is not differentiable (its adjoint is zero)
   KernelTable kernels{};
+  // The forward kernel at the symbolic scalar (canonical polynomials), for
+  // scalarising a graph; null when the op has no algebraic form (max, equal):
+  // its elements then become opaque atoms.
+  Kernel<sym::Value> symbolic = nullptr;
 
   template <class T> Kernel<T> kernel() const { return std::get<Kernel<T>>(kernels); }
 };

@@ -162,6 +162,21 @@ struct SumTo {
   template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
     kernels::reduce_to(in[0], g.shape(id), out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
   }
+  // The same sum over canonical polynomials, gathering all terms before
+  // merging them once: adding one term at a time would cost O(n²).
+  static void symbolic(const Graph& g, NodeId id, std::span<const TensorView<sym::Value>> in, sym::Value* out) {
+    const Shape& target = g.shape(id);
+    std::vector<std::vector<sym::Term>> gathered(static_cast<std::size_t>(target.size()));
+    const Shape& s = in[0].shape;
+    for (std::int64_t r = 0; r < s.rows(); ++r)
+      for (std::int64_t c = 0; c < s.cols(); ++c) {
+        auto& bucket = gathered[static_cast<std::size_t>(kernels::broadcast_index(target, r, c))];
+        const auto& terms = in[0].data[r * s.cols() + c].poly()->terms;
+        bucket.insert(bucket.end(), terms.begin(), terms.end());
+      }
+    for (std::size_t k = 0; k < gathered.size(); ++k)
+      out[k] = sym::Value(sym::current_context().from_terms(std::move(gathered[k])));
+  }
   static Contribs vjp(const VjpContext& c) { return {broadcast_to(c.grad(), c.input(0).shape())}; }
 };
 struct MaxTo {
@@ -189,41 +204,50 @@ struct BroadcastTo {
 
 template <class Op> KernelTable binary_kernels() { return kernels::kernel_table<Binary<Op>>(); }
 template <class Op> KernelTable unary_kernels() { return kernels::kernel_table<Unary<Op>>(); }
+template <class Op> Kernel<sym::Value> symbolic_binary() { return &Binary<Op>::template forward<sym::Value>; }
+template <class Op> Kernel<sym::Value> symbolic_unary() { return &Unary<Op>::template forward<sym::Value>; }
 
 OpIds register_all() {
   OpIds ids{};
   auto infix = [](std::string_view name, std::string_view symbol, int prec, std::string_view formula, auto shape,
-                  VjpRule vjp, KernelTable k) {
+                  VjpRule vjp, KernelTable k, Kernel<sym::Value> symbolic) {
     return register_op({.name = name, .arity = 2, .notation = Notation::Infix, .symbol = symbol, .precedence = prec,
-                        .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k});
+                        .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k,
+                        .symbolic = symbolic});
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
-                 std::string (*attr_text)(const Graph&, NodeId) = nullptr) {
+                 Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId) = nullptr) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
-                        .kernels = k});
+                        .kernels = k, .symbolic = symbolic});
   };
-  ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>());
-  ids.sub = infix(kSub, "-", 10, "ā += ḡ; b̄ −= ḡ", broadcast_shape<kSub>, Sub::vjp, binary_kernels<Sub>());
-  ids.mul = infix(kMul, "*", 20, "ā += ḡ·b; b̄ += ḡ·a", broadcast_shape<kMul>, Mul::vjp, binary_kernels<Mul>());
+  ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
+                  symbolic_binary<Add>());
+  ids.sub = infix(kSub, "-", 10, "ā += ḡ; b̄ −= ḡ", broadcast_shape<kSub>, Sub::vjp, binary_kernels<Sub>(),
+                  symbolic_binary<Sub>());
+  ids.mul = infix(kMul, "*", 20, "ā += ḡ·b; b̄ += ḡ·a", broadcast_shape<kMul>, Mul::vjp, binary_kernels<Mul>(),
+                  symbolic_binary<Mul>());
   ids.div = infix(kDiv, "/", 20, "ā += ḡ/b; b̄ −= ḡ·result/b", broadcast_shape<kDiv>, Div::vjp,
-                  binary_kernels<Div>());
+                  binary_kernels<Div>(),
+                  symbolic_binary<Div>());
   ids.neg = register_op({.name = kNeg, .arity = 1, .notation = Notation::Prefix, .symbol = "-", .precedence = 30,
                          .vjp_formula = "x̄ −= ḡ", .infer_shape = same_shape<kNeg>, .vjp = Neg::vjp,
-                         .kernels = unary_kernels<Neg>()});
-  ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>());
-  ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>());
-  ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), exponent_attr_text);
+                         .kernels = unary_kernels<Neg>(), .symbolic = symbolic_unary<Neg>()});
+  ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>());
+  ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>(), symbolic_unary<Log>());
+  ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), symbolic_unary<Pow>(),
+                 exponent_attr_text);
   ids.sum = call(kSum, 1, "x̄ += broadcast(ḡ)", reduce_shape<kSum>, SumTo::vjp, kernels::kernel_table<SumTo>(),
-                 reduction_attr_text);
+                 &SumTo::symbolic, reduction_attr_text);
   ids.max = call(kMax, 1, "x̄ += ḡ at the maximum (ties share ḡ equally)", reduce_shape<kMax>, MaxTo::vjp,
-                 kernels::kernel_table<MaxTo>(), reduction_attr_text);
+                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text);
   ids.broadcast = call(kBroadcast, 1, "x̄ += sum of ḡ over the broadcast axes", expand_shape<kBroadcast>,
-                       BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(), target_attr_text);
+                       BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(),
+                       &BroadcastTo::forward<sym::Value>, target_attr_text);
   ids.equal = call(kEqual, 2, "not differentiable: no adjoint flows", broadcast_shape<kEqual>, nullptr,
-                   binary_kernels<Equal>());
+                   binary_kernels<Equal>(), nullptr);
   ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
-                           unary_kernels<StopGradient>());
+                           unary_kernels<StopGradient>(), symbolic_unary<StopGradient>());
   return ids;
 }
 
@@ -234,18 +258,22 @@ const OpIds& ids() {
 
 // ---- folding of exact identities on constants ---------------------------------
 
+// The value of a constant whose elements are all equal.
+const Rational* uniform_constant(const Expr& e) { return e.graph().uniform_constant(e.id()); }
+// Arithmetic between two constants is folded only for scalars, which keeps shapes.
 const Rational* scalar_constant(const Expr& e) {
-  const Rational* r = e.graph().uniform_constant(e.id());
+  const Rational* r = uniform_constant(e);
   return r && e.shape().is_scalar() ? r : nullptr;
-}
-bool is_scalar_constant(const Expr& e, int value) {
-  const Rational* r = scalar_constant(e);
-  return r && *r == value;
 }
 // `keep` stands for the whole result only when the result has its shape.
 bool same_result_shape(const Expr& keep, const Expr& other) {
   auto s = broadcast(keep.shape(), other.shape());
   return s && *s == keep.shape();
+}
+// `e` is a constant equal to `value` everywhere, and combining it with `other` keeps other's shape.
+bool is_neutral(const Expr& e, int value, const Expr& other) {
+  const Rational* r = uniform_constant(e);
+  return r && *r == value && same_result_shape(other, e);
 }
 
 }  // namespace
@@ -253,30 +281,30 @@ bool same_result_shape(const Expr& keep, const Expr& other) {
 Expr operator+(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
   if (ca && cb) return constant(a.graph(), *ca + *cb);
-  if (is_scalar_constant(b, 0) && same_result_shape(a, b)) return a;
-  if (is_scalar_constant(a, 0) && same_result_shape(b, a)) return b;
+  if (is_neutral(b, 0, a)) return a;
+  if (is_neutral(a, 0, b)) return b;
   return make(ids().add, {a, b});
 }
 Expr operator-(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
   if (ca && cb) return constant(a.graph(), *ca - *cb);
-  if (is_scalar_constant(b, 0) && same_result_shape(a, b)) return a;
-  if (is_scalar_constant(a, 0) && same_result_shape(b, a)) return -b;
+  if (is_neutral(b, 0, a)) return a;
+  if (is_neutral(a, 0, b)) return -b;
   return make(ids().sub, {a, b});
 }
 Expr operator*(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
   if (ca && cb) return constant(a.graph(), *ca * *cb);
-  if (is_scalar_constant(b, 1) && same_result_shape(a, b)) return a;
-  if (is_scalar_constant(a, 1) && same_result_shape(b, a)) return b;
-  if (is_scalar_constant(b, -1) && same_result_shape(a, b)) return -a;
-  if (is_scalar_constant(a, -1) && same_result_shape(b, a)) return -b;
+  if (is_neutral(b, 1, a)) return a;
+  if (is_neutral(a, 1, b)) return b;
+  if (is_neutral(b, -1, a)) return -a;
+  if (is_neutral(a, -1, b)) return -b;
   return make(ids().mul, {a, b});
 }
 Expr operator/(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
   if (ca && cb && *cb != 0) return constant(a.graph(), *ca / *cb);
-  if (is_scalar_constant(b, 1) && same_result_shape(a, b)) return a;
+  if (is_neutral(b, 1, a)) return a;
   return make(ids().div, {a, b});
 }
 Expr operator-(Expr a) {
@@ -322,6 +350,8 @@ Expr max(Expr x) { return make(ids().max, {x}, Attr{.shape = Shape::scalar()}); 
 Expr max(Expr x, int axis) { return make(ids().max, {x}, Attr{.shape = reduced_shape(x, axis, "max")}); }
 Expr broadcast_to(Expr x, Shape target) {
   if (x.shape() == target) return x;
+  if (const Rational* c = uniform_constant(x); c && broadcasts_to(x.shape(), target))
+    return {x.graph(), x.graph().constant(std::vector<Rational>(static_cast<std::size_t>(target.size()), *c), target)};
   return make(ids().broadcast, {x}, Attr{.shape = target});
 }
 Expr equal(Expr a, Expr b) { return make(ids().equal, {a, b}); }
