@@ -126,7 +126,8 @@ NodeId Graph::constant(std::vector<Rational> values, Shape shape) {
   Node node;
   node.op = kConstOp;
   node.shape = shape;
-  return insert(node, Attr{.values = std::move(values)});
+  // The shape is part of a constant's identity: [-1] of shape [1] is not the scalar -1.
+  return insert(node, Attr{.values = std::move(values), .shape = shape});
 }
 
 bool Graph::is_constant(NodeId id) const { return nodes_[id].op == kConstOp; }

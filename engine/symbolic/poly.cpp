@@ -239,12 +239,16 @@ Context::Content Context::content(const PolyRef& a) {
     }
     c = Coefficient(Rational(num, den));
   }
-  if (a->terms.front().coefficient.sign() < 0) c = -c;
   const Monomial g_inv = power(g, -1);
   std::vector<Term> rest;
   rest.reserve(a->terms.size());
   for (const Term& t : a->terms) rest.push_back(Term{multiply(t.monomial, g_inv), t.coefficient / c});
-  return {c, g, from_terms(std::move(rest))};
+  // Signed so the first term with atoms is positive (y₁ + y₂ − 1 rather than 1 − y₁ − y₂).
+  PolyRef primitive = from_terms(std::move(rest));
+  const auto& terms = primitive->terms;
+  const Term& lead = terms.front().monomial.empty() && terms.size() > 1 ? terms[1] : terms.front();
+  if (lead.coefficient.sign() < 0) return {-c, g, neg(primitive)};
+  return {c, g, primitive};
 }
 
 PolyRef Context::inverse_monomial(const Term& t) { return monomial_poly(power(t.monomial, -1), 1 / t.coefficient); }

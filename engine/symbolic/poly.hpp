@@ -102,7 +102,7 @@ class Context {
   PolyRef scale(const PolyRef& a, const Coefficient& c);
 
   // a written as c·g·rest, with c the rational content (sign and gcd of the
-  // coefficients, making rest's first coefficient positive), g the monomial
+  // coefficients, making rest's first term with atoms positive), g the monomial
   // content (the lowest power of each atom over all terms) and rest primitive.
   struct Content {
     Coefficient coefficient;
