@@ -1,7 +1,9 @@
 #include "derivations/every_n.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#include <optional>
 #include <stdexcept>
 
 namespace ddx {
@@ -106,7 +108,8 @@ NumericCheckOptions checks_for(bool use_hypothesis, const std::string& targets =
 
 // ∂/∂zᵢ(−Σⱼ tⱼ log pⱼ) with L unfolded and p unfolded and simplified first:
 // L = log Σₖ exp(zₖ) − Σⱼ tⱼzⱼ, then differentiated.
-void direct_route(Route& route, const Context& context, const std::optional<Hypothesis>& hypothesis) {
+void direct_route(Route& route, const Context& context, const std::optional<Hypothesis>& hypothesis,
+                  const std::string& hypothesis_source = "") {
   const Definition& loss = *context.find("L");
   const Definition& softmax = *context.find("p");
   route.apply({R::unfold(loss)});
@@ -116,7 +119,11 @@ void direct_route(Route& route, const Context& context, const std::optional<Hypo
   route.apply({R::distribute()});
   route.apply({R::sum_linearity()});
   route.apply({R::sum_factor_out()});
-  if (hypothesis) route.apply({R::hypothesis(*hypothesis)});
+  if (hypothesis) {
+    Rule use = R::hypothesis(*hypothesis);
+    use.uses += hypothesis_source;
+    route.apply({use});
+  }
   route.apply({R::simplify()});
   route.apply({R::d_sum(), R::d_const_factor()});
   route.apply({R::d_log()});
@@ -259,8 +266,8 @@ Proof prove_label_smoothing(bool use_hypothesis, const std::vector<Rule>& replac
   const Expr lhs = derivative("z", "i", symbol("L"));
   const Expr rhs = subtract(symbol("p", "i"), symbol("ỹ", "i"));
   Route gradient(context, lhs, checks, replacements);
-  direct_route(gradient, context,
-               lemma_holds ? std::optional<Hypothesis>(sums_to_one("ỹ")) : std::optional<Hypothesis>());
+  direct_route(gradient, context, lemma_holds ? std::optional<Hypothesis>(sums_to_one("ỹ")) : std::nullopt,
+               " (proved above from Σⱼ yⱼ = 1)");
 
   std::vector<std::string> hypotheses;
   if (use_hypothesis) hypotheses.push_back(hypothesis_text(sums_to_one("y")));

@@ -179,7 +179,7 @@ TEST(EveryN, LabelSmoothing) {
   EXPECT_TRUE(reaches(proof, "1"));  // Σⱼ ỹⱼ = 1 first
   EXPECT_EQ(proof.steps.front().before, "Σⱼ ỹⱼ");
   const auto lemma = std::find_if(proof.steps.begin(), proof.steps.end(),
-                                  [](const ddx::ProofStep& s) { return s.uses == "Σⱼ ỹⱼ = 1"; });
+                                  [](const ddx::ProofStep& s) { return s.uses == "Σⱼ ỹⱼ = 1 (proved above from Σⱼ yⱼ = 1)"; });
   EXPECT_NE(lemma, proof.steps.end());
   EXPECT_FALSE(proof_of("label-smoothing", "", false).proven);
 }

@@ -492,6 +492,7 @@ class Printer {
     if (latex_) return right->kind == Kind::Constant ? " \\cdot " : " ";
     const bool right_wrapped = !right_text.empty() && right_text.front() == '(';
     if (right->kind == Kind::Derivative) return "·";
+    if (left->kind == Kind::Add && is_atom(right)) return "";  // (1 − ε)yⱼ
     if (is_atom(left) || left->kind == Kind::Constant) {
       if (right_wrapped || is_atom(right)) return "";
       if (right->kind == Kind::Log || right->kind == Kind::Sum) return " ";
