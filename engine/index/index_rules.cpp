@@ -685,11 +685,20 @@ namespace {
 // A double in [0, 1) from the top 53 bits of a 64-bit draw: exact in Float50.
 double unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
+// FNV-1a: a fixed hash, so each symbol's values depend only on its name, n
+// and the point, not on which other symbols an expression mentions.
+std::uint64_t name_hash(const std::string& name) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
 Point random_point(int n, int which, const std::map<std::string, bool>& inputs, const NumericCheckOptions& options) {
-  std::mt19937_64 rng(options.seed + 1000003ULL * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(which));
   Point point;
   point.n = n;
   for (const auto& [name, indexed] : inputs) {
+    std::mt19937_64 rng(options.seed ^ name_hash(name) ^
+                        (1000003ULL * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(which)));
     if (!indexed) {
       point.scalars[name] = Float50(0.25 + 1.75 * unit(rng));
       continue;
@@ -701,9 +710,8 @@ Point random_point(int n, int which, const std::map<std::string, bool>& inputs, 
       std::vector<std::uint64_t> cuts = {0, 1ULL << 40};
       for (int k = 1; k < n; ++k) cuts.push_back(rng() >> 24);
       std::sort(cuts.begin(), cuts.end());
-      for (int k = 0; k < n; ++k)
-        values.push_back(Float50(static_cast<double>(cuts[static_cast<std::size_t>(k) + 1] - cuts[static_cast<std::size_t>(k)]) *
-                                 0x1.0p-40));
+      for (std::size_t k = 0; k + 1 < cuts.size(); ++k)
+        values.push_back(Float50(static_cast<double>(cuts[k + 1] - cuts[k]) * 0x1.0p-40));
     } else {
       for (int k = 0; k < n; ++k) values.push_back(Float50(6 * unit(rng) - 3));
     }
@@ -717,45 +725,38 @@ std::string join_ints(const std::vector<int>& v) {
   return out;
 }
 
-}  // namespace
+// The values of one expression at every n, point and assignment of `indices`
+// (in a fixed order, so two samples compare entry by entry).
+struct Sample {
+  std::vector<std::string> indices;
+  std::vector<Float50> values;
+  std::vector<std::string> where;   // "n = 3, point 2, i = 1"
+  std::vector<std::string> errors;  // why an entry has no value ("" when it has one)
+};
 
-NumericCheck check_equal(const Expr& a, const Expr& b, const Context& context, const NumericCheckOptions& options) {
-  NumericCheck result;
-  std::map<std::string, bool> inputs = input_symbols(a, context);
-  for (const auto& kv : input_symbols(b, context)) inputs.insert(kv);
-  std::set<std::string> free = free_indices(a);
-  for (const std::string& ix : free_indices(b)) free.insert(ix);
-  const std::vector<std::string> indices(free.begin(), free.end());
-
-  Float50 worst = 0;
-  std::size_t evaluations = 0;
+Sample sample(const Expr& e, const std::vector<std::string>& indices, const Context& context,
+              const NumericCheckOptions& options) {
+  Sample out;
+  out.indices = indices;
+  const std::map<std::string, bool> inputs = input_symbols(e, context);
   for (int n : options.sizes) {
     for (int which = 0; which < options.points_per_size; ++which) {
       const Point point = random_point(n, which, inputs, options);
       std::vector<int> values(indices.size(), 1);
       while (true) {
         std::map<std::string, int> assignment;
-        for (std::size_t k = 0; k < indices.size(); ++k) assignment[indices[k]] = values[k];
         std::string where = fmt::format("n = {}, point {}", n, which + 1);
-        for (const auto& [ix, v] : assignment) where += fmt::format(", {} = {}", ix, v);
+        for (std::size_t k = 0; k < indices.size(); ++k) {
+          assignment[indices[k]] = values[k];
+          where += fmt::format(", {} = {}", indices[k], values[k]);
+        }
+        out.where.push_back(std::move(where));
         try {
-          const Float50 va = evaluate(a, context, point, assignment);
-          const Float50 vb = evaluate(b, context, point, assignment);
-          const Float50 scale = std::max({Float50(1), Float50(abs(va)), Float50(abs(vb))});
-          const Float50 difference = abs(va - vb) / scale;
-          ++evaluations;
-          if (!is_finite(va) || !is_finite(vb) || !(difference <= Float50(options.tolerance))) {
-            result.passed = false;
-            result.max_difference = static_cast<double>(difference);
-            result.description = fmt::format("FAILED at {}: before = {}, after = {}, |difference| = {:.3g}", where,
-                                             va.str(20), vb.str(20), static_cast<double>(difference));
-            return result;
-          }
-          worst = std::max(worst, difference);
+          out.values.push_back(evaluate(e, context, point, assignment));
+          out.errors.emplace_back();
         } catch (const std::exception& error) {
-          result.passed = false;
-          result.description = fmt::format("FAILED at {}: {}", where, error.what());
-          return result;
+          out.values.emplace_back(0);
+          out.errors.emplace_back(error.what());
         }
         std::size_t k = 0;
         while (k < values.size() && values[k] == n) values[k++] = 1;
@@ -764,23 +765,69 @@ NumericCheck check_equal(const Expr& a, const Expr& b, const Context& context, c
       }
     }
   }
+  return out;
+}
+
+std::vector<std::string> union_of_free_indices(const Expr& a, const Expr& b) {
+  std::set<std::string> free = free_indices(a);
+  for (const std::string& ix : free_indices(b)) free.insert(ix);
+  return {free.begin(), free.end()};
+}
+
+NumericCheck compare(const Sample& a, const Sample& b, const NumericCheckOptions& options) {
+  NumericCheck result;
+  Float50 worst = 0;
+  for (std::size_t k = 0; k < a.values.size(); ++k) {
+    if (!a.errors[k].empty() || !b.errors[k].empty()) {
+      result.description =
+          fmt::format("FAILED at {}: {}", a.where[k], a.errors[k].empty() ? b.errors[k] : a.errors[k]);
+      return result;
+    }
+    const Float50& va = a.values[k];
+    const Float50& vb = b.values[k];
+    const Float50 scale = std::max({Float50(1), Float50(abs(va)), Float50(abs(vb))});
+    const Float50 difference = abs(va - vb) / scale;
+    if (!is_finite(va) || !is_finite(vb) || !(difference <= Float50(options.tolerance))) {
+      result.max_difference = static_cast<double>(difference);
+      result.description = fmt::format("FAILED at {}: before = {}, after = {}, |difference| = {:.3g}", a.where[k],
+                                       va.str(20), vb.str(20), result.max_difference);
+      return result;
+    }
+    worst = std::max(worst, difference);
+  }
   result.passed = true;
   result.max_difference = static_cast<double>(worst);
   std::string every;
-  for (const std::string& ix : indices) every += (every.empty() ? "every " : " and every ") + ix;
+  for (const std::string& ix : a.indices) every += (every.empty() ? "every " : " and every ") + ix;
   std::string exact;
   for (const std::string& s : options.normalized) exact += fmt::format("; Σ {} = 1 exactly", s);
   result.description = fmt::format(
       "50 digits, n = {}, {} random points each{}{}: {} evaluations, max |difference| {:.1e} (tolerance {:.0e} relative)",
-      join_ints(options.sizes), options.points_per_size, every.empty() ? "" : ", " + every, exact, evaluations,
+      join_ints(options.sizes), options.points_per_size, every.empty() ? "" : ", " + every, exact, a.values.size(),
       result.max_difference, options.tolerance);
   return result;
 }
 
+}  // namespace
+
+NumericCheck check_equal(const Expr& a, const Expr& b, const Context& context, const NumericCheckOptions& options) {
+  const std::vector<std::string> indices = union_of_free_indices(a, b);
+  return compare(sample(a, indices, context, options), sample(b, indices, context, options), options);
+}
+
 // ---------------------------------------------------------------- derivation
+
+// The values of the current expression, kept from the previous step's check
+// so each expression is evaluated once.
+struct Derivation::Cache {
+  Sample current;
+};
 
 Derivation::Derivation(Context context, Expr start, NumericCheckOptions checks)
     : context_(std::move(context)), start_(start), current_(std::move(start)), checks_(std::move(checks)) {}
+
+Derivation::~Derivation() = default;
+Derivation::Derivation(Derivation&&) noexcept = default;
 
 bool Derivation::apply(const std::vector<Rule>& rules) {
   Application app = apply_rules(current_, rules, context_);
@@ -798,7 +845,12 @@ bool Derivation::apply(const std::vector<Rule>& rules) {
   step.after = to_text(app.result);
   step.latex_before = to_latex(current_);
   step.latex_after = to_latex(app.result);
-  const NumericCheck check = check_equal(current_, app.result, context_, checks_);
+  const std::vector<std::string> indices = union_of_free_indices(current_, app.result);
+  if (!cache_ || cache_->current.indices != indices)
+    cache_ = std::make_unique<Cache>(Cache{sample(current_, indices, context_, checks_)});
+  Sample after = sample(app.result, indices, context_, checks_);
+  const NumericCheck check = compare(cache_->current, after, checks_);
+  cache_->current = std::move(after);
   step.numeric_check_passed = check.passed;
   step.numeric_check = check.description;
   steps_.push_back(std::move(step));

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -119,6 +120,8 @@ NumericCheck check_equal(const Expr& a, const Expr& b, const Context& context, c
 class Derivation {
  public:
   Derivation(Context context, Expr start, NumericCheckOptions checks = {});
+  ~Derivation();
+  Derivation(Derivation&&) noexcept;
 
   // Applies the rules to exhaustion; when the expression changed, records a
   // step named after the rules that fired, with its numeric check. Returns
@@ -138,6 +141,8 @@ class Derivation {
   Expr current_;
   NumericCheckOptions checks_;
   std::vector<ProofStep> steps_;
+  struct Cache;
+  std::unique_ptr<Cache> cache_;
 };
 
 // a − b multiplied out, collected and factored: "0" when a = b.
