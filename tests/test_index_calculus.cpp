@@ -269,6 +269,11 @@ TEST(IndexCalculus, UnfoldAndFold) {
                  context);
   expect_no_rewrite(R::fold(softmax()), mul({exp_of(z("j")), power(sum_over("k", exp_of(y("k"))), -1)}), context);
   expect_rewrite(R::fold(loss()), loss().body, "L", context);
+  // A denominator that carries the index folds only at the same index.
+  const Definition ratio{"q", "j", divide(exp_of(z("j")), exp_of(y("j")))};
+  const Context with_ratio{{ratio}};
+  expect_no_rewrite(R::fold(ratio), divide(exp_of(z("i")), exp_of(y("j"))), with_ratio);
+  expect_rewrite(R::fold(ratio), divide(exp_of(z("i")), exp_of(y("i"))), "qᵢ", with_ratio);
 }
 
 TEST(IndexCalculus, SimplifyIsOneRule) {

@@ -645,7 +645,9 @@ Rule fold(const Definition& definition) {
                 if (!x || (!definition.index.empty() && x->empty())) continue;
                 // Every denominator part must be present with enough of a power.
                 std::vector<std::size_t> where;
-                for (const auto& [base, dexp] : denominator_pattern) {
+                for (const auto& [pattern, dexp] : denominator_pattern) {
+                  // The denominator at the same index: qⱼ := exp(zⱼ)/exp(yⱼ) folds exp(zᵢ)/exp(yᵢ) only.
+                  const Expr base = definition.index.empty() ? pattern : substitute_index(pattern, definition.index, *x);
                   for (std::size_t m = 0; m < powers.size(); ++m)
                     if (powers[m].second <= dexp * exponent && alpha_equal(powers[m].first, base)) {
                       where.push_back(m);
