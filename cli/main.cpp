@@ -4,8 +4,10 @@
 // says which and why), 2 when the command line or its input is malformed.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <algorithm>
 #include <iostream>
 
+#include "derivations/every_n.hpp"
 #include "derivations/identities.hpp"
 #include "derivations/softmax_ce.hpp"
 
@@ -69,6 +71,7 @@ struct ProveCommand {
   std::string name;
   long classes = 3;
   bool general = false;
+  std::string route;
   bool no_hypothesis = false;
   bool trace = false;
   bool json = false;
@@ -78,18 +81,37 @@ struct ProveCommand {
 
 int run_prove(const ProveCommand& o) {
   using namespace ddx;
+  const std::vector<std::string> general = every_n_identities();
+  auto has_general = [&](const std::string& name) {
+    return std::find(general.begin(), general.end(), name) != general.end();
+  };
   if (o.list) {
-    for (const IdentityInfo& i : identities())
-      std::cout << fmt::format("{:<28} {}\n", i.name, i.summary);
+    for (const IdentityInfo& i : identities()) {
+      std::string routes;
+      if (has_general(i.name))
+        for (const std::string& r : every_n_routes(i.name)) routes += (routes.empty() ? "" : ", ") + r;
+      std::cout << fmt::format("{:<28} {}{}\n", i.name, i.summary,
+                               routes.empty() ? "" : fmt::format(" [every n: {}]", routes));
+    }
     return kPassed;
   }
   if (o.name.empty()) throw InputError("prove: name an identity (ddx prove --list shows them)");
-  if (o.general) throw InputError("prove --general: the proof for every n is not available in this build yet");
-  ProveOptions options;
-  options.classes = o.classes;
-  options.use_hypothesis = !o.no_hypothesis;
-  options.check_steps = !o.no_check;
-  const Proof proof = prove_identity(o.name, options);
+  if (!o.route.empty() && !o.general) throw InputError("--route: only with --general");
+  Proof proof;
+  if (o.general) {
+    if (!has_general(o.name)) {
+      std::string names;
+      for (const std::string& g : general) names += (names.empty() ? "" : ", ") + g;
+      throw InputError(fmt::format("--general: '{}' has no proof for every n; these do: {}", o.name, names));
+    }
+    proof = prove_every_n(o.name, o.route, !o.no_hypothesis);
+  } else {
+    ProveOptions options;
+    options.classes = o.classes;
+    options.use_hypothesis = !o.no_hypothesis;
+    options.check_steps = !o.no_check;
+    proof = prove_identity(o.name, options);
+  }
   if (o.json) std::cout << render_json(proof) << "\n";
   else std::cout << render_text(proof, o.trace);
   if (!proof.steps_checked() && !o.no_check) {
@@ -130,7 +152,8 @@ int main(int argc, char** argv) {
   prove->add_option("name", pr.name, "The identity (see --list)");
   prove->add_flag("--list", pr.list, "List the identities");
   prove->add_option("--classes", pr.classes, "Number of classes n for the fixed-n proof (default: 3)");
-  prove->add_flag("--general", pr.general, "Prove for every n (index notation)");
+  prove->add_flag("--general", pr.general, "Prove for every n (index notation) instead of a fixed n");
+  prove->add_option("--route", pr.route, "With --general: the route, e.g. textbook or direct (default: the first listed)");
   prove->add_flag("--no-hypothesis", pr.no_hypothesis, "Do not use the hypothesis (Σy = 1): show the residual");
   prove->add_flag("--trace", pr.trace, "Print every step: rule, before, after, numeric check");
   prove->add_flag("--no-check", pr.no_check, "Skip the numeric check of each step (faster at large n)");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ddx needs to build, test and draw.
 # Idempotent: when everything is present it only checks and returns.
-# Usage: scripts/setup.sh [--with-browser]   (the browser is needed only by the HTML tests)
+# Usage: scripts/setup.sh [--bench]
+#   --bench  also the peers the benchmarks compare against: GiNaC and python3
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,9 @@ packages=(
   clang-14 libclang-rt-14-dev              # sanitizer and fuzzer builds
   graphviz                                 # SVG figures of expression graphs
 )
+if [[ ${1:-} == --bench ]]; then
+  packages+=(python3 libginac-dev)         # bench/prover_table.py and its GiNaC column
+fi
 
 missing=()
 for p in "${packages[@]}"; do
