@@ -64,8 +64,8 @@ def ginac_seconds(exe, n, limit, repetitions):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
-    parser.add_argument("--ginac-limit", type=float, default=120.0,
-                        help="give up on a GiNaC run after this many seconds (default 120)")
+    parser.add_argument("--ginac-limit", type=float, default=600.0,
+                        help="give up on a GiNaC run after this many seconds (default 600)")
     args = parser.parse_args()
     build(args.build)
     ginac = ginac_binary()

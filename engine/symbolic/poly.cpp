@@ -206,6 +206,18 @@ PolyRef Context::mul(const PolyRef& a, const PolyRef& b) {
   if (a->is_zero() || b->is_zero()) return zero_;
   if (a->is_constant()) return scale(b, a->constant_value());
   if (b->is_constant()) return scale(a, b->constant_value());
+  if (a->terms.size() == 1 || b->terms.size() == 1) {
+    // Multiplying by one term maps distinct monomials to distinct monomials,
+    // so nothing merges and nothing cancels; the order is usually kept too.
+    const Term& m = a->terms.size() == 1 ? a->terms.front() : b->terms.front();
+    const PolyRef& many = a->terms.size() == 1 ? b : a;
+    std::vector<Term> out;
+    out.reserve(many->terms.size());
+    for (const Term& t : many->terms) out.push_back(Term{multiply(t.monomial, m.monomial), t.coefficient * m.coefficient});
+    auto by_monomial = [](const Term& x, const Term& y) { return x.monomial < y.monomial; };
+    if (!std::is_sorted(out.begin(), out.end(), by_monomial)) std::sort(out.begin(), out.end(), by_monomial);
+    return make_poly(std::move(out));
+  }
   std::vector<Term> out;
   out.reserve(a->terms.size() * b->terms.size());
   for (const Term& s : a->terms)
