@@ -802,7 +802,7 @@ NumericCheck compare(const Sample& a, const Sample& b, const NumericCheckOptions
   std::string every;
   for (const std::string& ix : a.indices) every += (every.empty() ? "every " : " and every ") + ix;
   std::string exact;
-  for (const std::string& s : options.normalized) exact += fmt::format("; Σ {} = 1 exactly", s);
+  for (const std::string& s : options.normalized) exact += "; " + to_text(sum_over("j", symbol(s, "j"))) + " = 1 exactly";
   result.description = fmt::format(
       "50 digits, n = {}, {} random points each{}{}: {} evaluations, max |difference| {:.1e} (tolerance {:.0e} relative)",
       join_ints(options.sizes), options.points_per_size, every.empty() ? "" : ", " + every, exact, a.values.size(),
