@@ -51,6 +51,11 @@ template <class T> const std::vector<T>& Evaluation<T>::value(NodeId id) const {
 template <class T>
 std::string explain_nonfinite(const Graph& g, const Evaluation<T>& ev, const NonFinite& bad) {
   const Node& n = g.node(bad.node);
+  if (n.op == kVarOp || n.op == kConstOp) {
+    const std::string what = n.op == kVarOp ? fmt::format("variable {}", g.attr(bad.node).name) : "a constant";
+    return fmt::format("element {} of {} is beyond the range of {} precision (it rounds to {})", bad.element, what,
+                       describe(precision_of<T>()), bad.value);
+  }
   std::string inputs;
   for (NodeId in : n.inputs()) {
     const auto& v = ev.value(in);

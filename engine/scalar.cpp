@@ -43,7 +43,8 @@ template <class T> std::string format_scalar(const T& x) {
   } else if constexpr (std::is_same_v<T, long double>) {
     return fmt::format("{:.{}g}", x, std::numeric_limits<long double>::max_digits10);
   } else {
-    return x.str(std::numeric_limits<T>::digits10, std::ios_base::fmtflags(0));
+    // max_digits10 significant digits read back as the same value.
+    return x.str(std::numeric_limits<T>::max_digits10, std::ios_base::fmtflags(0));
   }
 }
 

@@ -53,14 +53,10 @@ template <class T> bool is_finite(const T& x) {
   return isfinite(x);
 }
 
-// The exact rational r rounded to T (via 100 digits, whose rounding error is
-// far below the last bit of every narrower type).
-template <class T> T to_scalar(const Rational& r) {
-  const Float100 wide =
-      Float100(boost::multiprecision::numerator(r)) / Float100(boost::multiprecision::denominator(r));
-  if constexpr (std::is_same_v<T, Float100>) return wide;
-  else return static_cast<T>(wide);
-}
+// The exact rational r correctly rounded to T (to nearest, ties to even);
+// ±inf beyond T's range. Boost rounds the exact quotient once: going through
+// a wider float would round twice.
+template <class T> T to_scalar(const Rational& r) { return r.template convert_to<T>(); }
 
 // Decimal text with enough significant digits to read back the same value:
 // shortest round trip for float and double, max_digits10 for the others.

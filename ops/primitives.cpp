@@ -149,6 +149,7 @@ struct Pow {
   }
   static Contribs vjp(const VjpContext& c) {
     const long k = c.graph.attr(c.node).integer;
+    if (k == 0) return {};  // x⁰ is the constant 1: no adjoint (not 0·x⁻¹, which is NaN at 0)
     return {c.grad() * (Rational(k) * pow(c.input(0), k - 1))};
   }
 };

@@ -5,9 +5,9 @@
 namespace ddx::sym {
 namespace {
 
-using u128 = unsigned __int128;
+using u128 = UInt128;
 
-u128 magnitude(__int128 x) { return x < 0 ? static_cast<u128>(-(x + 1)) + 1 : static_cast<u128>(x); }
+u128 magnitude(Int128 x) { return x < 0 ? static_cast<u128>(-(x + 1)) + 1 : static_cast<u128>(x); }
 
 u128 gcd(u128 a, u128 b) {
   while (b != 0) {
@@ -18,11 +18,11 @@ u128 gcd(u128 a, u128 b) {
   return a;
 }
 
-bool fits(__int128 x) {
+bool fits(Int128 x) {
   return x >= std::numeric_limits<std::int64_t>::min() + 1 && x <= std::numeric_limits<std::int64_t>::max();
 }
 
-Integer to_integer(__int128 x) {
+Integer to_integer(Int128 x) {
   const bool negative = x < 0;
   u128 m = magnitude(x);
   Integer out = static_cast<std::uint64_t>(m >> 64);
@@ -33,10 +33,10 @@ Integer to_integer(__int128 x) {
 
 }  // namespace
 
-Coefficient Coefficient::from_wide(__int128 num, __int128 den) {
+Coefficient Coefficient::from_wide(Int128 num, Int128 den) {
   if (den < 0) num = -num, den = -den;
   const u128 g = gcd(magnitude(num), static_cast<u128>(den));
-  if (g > 1) num /= static_cast<__int128>(g), den /= static_cast<__int128>(g);
+  if (g > 1) num /= static_cast<Int128>(g), den /= static_cast<Int128>(g);
   Coefficient c;
   if (fits(num) && fits(den)) {
     c.num_ = static_cast<std::int64_t>(num);
@@ -82,8 +82,8 @@ Coefficient operator+(const Coefficient& a, const Coefficient& b) {
     std::int64_t s;
     if (!__builtin_add_overflow(a.num_, b.num_, &s) && s != std::numeric_limits<std::int64_t>::min()) return s;
   }
-  return Coefficient::from_wide(static_cast<__int128>(a.num_) * b.den_ + static_cast<__int128>(b.num_) * a.den_,
-                                static_cast<__int128>(a.den_) * b.den_);
+  return Coefficient::from_wide(static_cast<Int128>(a.num_) * b.den_ + static_cast<Int128>(b.num_) * a.den_,
+                                static_cast<Int128>(a.den_) * b.den_);
 }
 
 Coefficient operator*(const Coefficient& a, const Coefficient& b) {
@@ -92,13 +92,13 @@ Coefficient operator*(const Coefficient& a, const Coefficient& b) {
     std::int64_t p;
     if (!__builtin_mul_overflow(a.num_, b.num_, &p) && p != std::numeric_limits<std::int64_t>::min()) return p;
   }
-  return Coefficient::from_wide(static_cast<__int128>(a.num_) * b.num_, static_cast<__int128>(a.den_) * b.den_);
+  return Coefficient::from_wide(static_cast<Int128>(a.num_) * b.num_, static_cast<Int128>(a.den_) * b.den_);
 }
 
 Coefficient operator/(const Coefficient& a, const Coefficient& b) {
   if (b.sign() == 0) throw std::domain_error("division by zero");
   if (a.big_ || b.big_) return Coefficient(Rational(a.rational() / b.rational()));
-  return Coefficient::from_wide(static_cast<__int128>(a.num_) * b.den_, static_cast<__int128>(a.den_) * b.num_);
+  return Coefficient::from_wide(static_cast<Int128>(a.num_) * b.den_, static_cast<Int128>(a.den_) * b.num_);
 }
 
 Coefficient operator-(const Coefficient& a) {
@@ -115,7 +115,7 @@ bool operator==(const Coefficient& a, const Coefficient& b) {
 
 bool operator<(const Coefficient& a, const Coefficient& b) {
   if (a.big_ || b.big_) return a.rational() < b.rational();
-  return static_cast<__int128>(a.num_) * b.den_ < static_cast<__int128>(b.num_) * a.den_;
+  return static_cast<Int128>(a.num_) * b.den_ < static_cast<Int128>(b.num_) * a.den_;
 }
 
 std::string to_string(const Coefficient& c) { return ddx::to_string(c.rational()); }

@@ -12,6 +12,10 @@
 
 namespace ddx::sym {
 
+// GCC and Clang's 128-bit integers hold any product of two 64-bit ones.
+__extension__ typedef __int128 Int128;
+__extension__ typedef unsigned __int128 UInt128;
+
 class Coefficient {
  public:
   Coefficient() = default;
@@ -43,7 +47,7 @@ class Coefficient {
   friend bool operator<=(const Coefficient& a, const Coefficient& b) { return !(b < a); }
 
  private:
-  static Coefficient from_wide(__int128 num, __int128 den);  // reduces; den != 0
+  static Coefficient from_wide(Int128 num, Int128 den);  // reduces; den != 0
 
   std::int64_t num_ = 0, den_ = 1;         // when small: den_ > 0, gcd(num_, den_) = 1
   std::shared_ptr<const Rational> big_;   // set exactly when the value does not fit in small form
