@@ -4,23 +4,28 @@
 
 namespace ddx::sym {
 
-std::string subscript(long k) {
-  static const char* digits[] = {"₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"};
-  const std::string s = std::to_string(k);
+namespace {
+
+// k written with the given glyphs for 0..9 and the minus sign.
+std::string with_glyphs(long k, const char* const (&digits)[10], const char* minus) {
   std::string out;
-  for (char c : s) out += c == '-' ? "₋" : digits[c - '0'];
+  for (char c : std::to_string(k)) out += c == '-' ? minus : digits[c - '0'];
   return out;
+}
+
+std::string superscript(long k) {
+  static const char* const digits[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+  return with_glyphs(k, digits, "⁻");
+}
+
+}  // namespace
+
+std::string subscript(long k) {
+  static const char* const digits[] = {"₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"};
+  return with_glyphs(k, digits, "₋");
 }
 
 namespace {
-
-std::string superscript(long k) {
-  static const char* digits[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
-  const std::string s = std::to_string(k);
-  std::string out;
-  for (char c : s) out += c == '-' ? "⁻" : digits[c - '0'];
-  return out;
-}
 
 std::string coefficient_latex(const Coefficient& c) { return to_latex(c); }
 
