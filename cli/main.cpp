@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "derivations/every_n.hpp"
+#include "derivations/grad_command.hpp"
 #include "derivations/identities.hpp"
 #include "derivations/softmax_ce.hpp"
 
@@ -121,6 +122,25 @@ int run_prove(const ProveCommand& o) {
   return proof.proven ? kPassed : kFailed;
 }
 
+struct GradCommand {
+  ddx::GradRequest request;
+  std::string precision = "double";
+  bool json = false;
+};
+
+int run_grad(GradCommand& o) {
+  using namespace ddx;
+  o.request.precision = parse_precision(o.precision);
+  const GradResult result = ddx::run_grad(o.request);
+  if (o.json) std::cout << render_json(result).dump(2) << "\n";
+  else std::cout << render_text(result);
+  if (result.nonfinite) {
+    std::cerr << "ddx: non-finite result: " << *result.nonfinite << "\n";
+    return kFailed;
+  }
+  return kPassed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -159,6 +179,19 @@ int main(int argc, char** argv) {
   prove->add_flag("--no-check", pr.no_check, "Skip the numeric check of each step (faster at large n)");
   prove->add_flag("--json", pr.json, "Write JSON");
 
+  GradCommand gr;
+  CLI::App* grad = app.add_subcommand("grad", "Value and gradient of a typed expression (exit 1 when not finite)");
+  grad->add_option("expression", gr.request.expression,
+                   "The expression, e.g. \"p = softmax(z); -sum(y * log(p))\" (after -- when it starts with '-')")
+      ->required();
+  grad->add_option("--wrt", gr.request.wrt, "Variables to differentiate with respect to, comma-separated")
+      ->required();
+  grad->add_option("--at", gr.request.at, "Values of the variables, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"")->required();
+  grad->add_option("--precision", gr.precision, "float, double, long-double, 50, 100")->default_str("double");
+  grad->add_flag("--simplify", gr.request.simplify, "Also print the gradient simplified symbolically");
+  grad->add_option("--assume", gr.request.assumptions, "With --simplify: an equation such as \"sum(y)=1\" (repeatable)");
+  grad->add_flag("--json", gr.json, "Write JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -167,6 +200,7 @@ int main(int argc, char** argv) {
   try {
     if (derive->parsed()) return run_derive(d);
     if (prove->parsed()) return run_prove(pr);
+    if (grad->parsed()) return run_grad(gr);
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";
     return kBadUsage;

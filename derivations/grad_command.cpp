@@ -1,0 +1,269 @@
+#include "derivations/grad_command.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "derivations/inputs.hpp"
+#include "engine/eval.hpp"
+#include "engine/grad.hpp"
+#include "engine/parser.hpp"
+#include "engine/symbolic/decide.hpp"
+#include "engine/symbolic/print.hpp"
+#include "engine/symbolic/scalarize.hpp"
+#include "ops/functions.hpp"
+#include "ops/primitives.hpp"
+
+namespace ddx {
+namespace {
+
+struct Binding {
+  Shape shape;
+  std::vector<Rational> values;
+};
+
+// --at is itself a program of statements "name = constant".
+std::map<std::string, Binding, std::less<>> parse_bindings(const std::string& at) {
+  Graph scratch;
+  ParsedProgram program;
+  try {
+    program = parse_program(scratch, at, builtin_parse_context());
+  } catch (const ParseError& e) {
+    throw InputError(fmt::format("--at: {}", e.what()));
+  }
+  std::map<std::string, Binding, std::less<>> out;
+  for (const auto& [name, value] : program.statements) {
+    if (!scratch.is_constant(value.id()))
+      throw InputError(fmt::format("--at: the value of '{}' must be a number or a literal such as [2, 1, 0.1]", name));
+    out[name] = {value.shape(), scratch.attr(value.id()).values};
+  }
+  if (out.empty()) throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
+  return out;
+}
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::string current;
+  for (char c : text + ",") {
+    if (c == ',') {
+      if (!current.empty()) names.push_back(current);
+      current.clear();
+    } else if (c != ' ') {
+      current += c;
+    }
+  }
+  return names;
+}
+
+// "sum(y) = 1" → {"sum(y) ", " 1"}, splitting at the '=' outside brackets.
+std::pair<std::string, std::string> split_assumption(const std::string& text) {
+  int depth = 0;
+  std::optional<std::size_t> at;
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    const char c = text[k];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (c == '=' && depth == 0) {
+      if (at) throw InputError(fmt::format("--assume '{}': more than one '='", text));
+      at = k;
+    }
+  }
+  if (!at) throw InputError(fmt::format("--assume '{}': expected an equation such as sum(y)=1", text));
+  return {text.substr(0, *at), text.substr(*at + 1)};
+}
+
+template <class T>
+void evaluate(const Graph& g, const Gradient& gradient, const std::map<std::string, Binding, std::less<>>& bindings,
+              GradResult& result) {
+  ExactBindings exact;
+  for (const auto& [name, b] : bindings) exact[name] = b.values;
+  std::vector<NodeId> roots{gradient.loss};
+  roots.insert(roots.end(), gradient.gradients.begin(), gradient.gradients.end());
+  const Evaluation<T> ev(g, roots, round_bindings<T>(exact));
+  if (ev.nonfinite()) result.nonfinite = explain_nonfinite(g, ev, *ev.nonfinite());
+  result.value = format_scalar(ev.scalar(gradient.loss));
+  for (std::size_t k = 0; k < gradient.gradients.size(); ++k)
+    for (const T& x : ev.value(gradient.gradients[k])) result.gradients[k].values.push_back(format_scalar(x));
+}
+
+// The symbols a hypothesis can be solved for: those occurring only as a bare
+// term c·v, with what they equal.
+std::vector<sym::Elimination> eliminations(sym::Context& ctx, const sym::Hypothesis& h) {
+  std::vector<sym::Elimination> out;
+  const auto& terms = h.difference->terms;
+  for (const sym::Term& term : terms) {
+    if (term.monomial.size() != 1 || term.monomial[0].exponent != 1) continue;
+    const sym::AtomId v = term.monomial[0].atom;
+    if (ctx.atom(v).kind != sym::AtomKind::Symbol) continue;
+    bool elsewhere = false;
+    for (const sym::Term& t : terms)
+      if (&t != &term)
+        for (const sym::Factor& f : t.monomial) elsewhere = elsewhere || ctx.atom_depends_on(f.atom, v);
+    if (elsewhere) continue;
+    const sym::PolyRef rest = ctx.sub(h.difference, ctx.monomial_poly(term.monomial, term.coefficient));
+    out.push_back({v, ctx.scale(rest, sym::Coefficient(-1) / term.coefficient)});
+  }
+  return out;
+}
+
+// Rewrites p with each hypothesis, solved for whichever symbol gives the
+// fewest terms (or not at all when none helps). Unlike deciding zero-ness,
+// simplifying must keep p's value, so a symbol that p divides by is never
+// replaced (that would need multiplying through by it).
+sym::PolyRef simplify_under(sym::Context& ctx, sym::PolyRef p,
+                            const std::vector<std::vector<sym::Elimination>>& hypotheses) {
+  for (const auto& candidates : hypotheses) {
+    sym::PolyRef best = p;
+    for (const sym::Elimination& e : candidates) {
+      if (!ctx.depends_on(p, e.symbol)) continue;
+      bool divides = false;
+      for (const sym::Term& t : p->terms)
+        for (const sym::Factor& f : t.monomial) divides = divides || (f.atom == e.symbol && f.exponent < 0);
+      if (divides) continue;
+      sym::PolyRef candidate = ctx.substitute(p, e.symbol, e.replacement);
+      if (candidate->terms.size() < best->terms.size()) best = std::move(candidate);
+    }
+    p = std::move(best);
+  }
+  return p;
+}
+
+void simplify(Graph& g, const ParsedProgram& program, const Gradient& gradient, const ParseContext& context,
+              GradResult& result) {
+  using namespace sym;
+  Context ctx;
+  Scalarizer scalars(ctx, g);
+  std::vector<Hypothesis> hypotheses;
+  for (const std::string& text : result.assumptions) {
+    const auto [lhs_text, rhs_text] = split_assumption(text);
+    Expr lhs, rhs;
+    try {
+      lhs = parse_program(g, lhs_text, context).result;
+      rhs = parse_program(g, rhs_text, context).result;
+    } catch (const ParseError& e) {
+      throw InputError(fmt::format("--assume '{}': {}", text, e.what()));
+    }
+    const std::vector<Value> left = scalars.values(lhs.id());
+    const std::vector<Value> right = scalars.values(rhs.id());
+    if (right.size() != 1 && right.size() != left.size())
+      throw InputError(fmt::format("--assume '{}': the sides have shapes {} and {}", text, to_string(lhs.shape()),
+                                   to_string(rhs.shape())));
+    for (std::size_t k = 0; k < left.size(); ++k) {
+      PolyRef difference = ctx.sub(left[k].poly(), right[right.size() == 1 ? 0 : k].poly());
+      if (!difference->is_zero()) hypotheses.push_back({text, difference});
+    }
+  }
+  std::vector<std::vector<Elimination>> solved;
+  for (const Hypothesis& h : hypotheses) {
+    solved.push_back(eliminations(ctx, h));
+    if (solved.back().empty())
+      throw InputError(fmt::format("--assume '{}': no variable occurs in it linearly, so it cannot be used", h.text));
+  }
+  Printer printer(ctx);
+  // A named statement whose elements are single products, such as
+  // p = softmax(z), names those products in the output: p₁ for exp(z₁)·S⁻¹.
+  for (const auto& [name, value] : program.statements) {
+    const std::vector<Value> elements = scalars.values(value.id());
+    for (std::size_t k = 0; k < elements.size(); ++k) {
+      const auto& terms = elements[k].poly()->terms;
+      if (terms.size() == 1 && terms[0].coefficient == 1 && !terms[0].monomial.empty())
+        printer.add_alias({terms[0].monomial, name + (elements.size() > 1 ? subscript(static_cast<long>(k) + 1) : ""),
+                           elements.size() > 1 ? fmt::format("{}_{{{}}}", name, k + 1) : name});
+    }
+  }
+  for (NodeId v : g.variables())
+    if (g.shape(v).rank == 1) printer.set_family_size(g.attr(v).name, g.shape(v).dims[0]);
+  for (std::size_t k = 0; k < gradient.gradients.size(); ++k) {
+    const std::vector<Value> elements = scalars.values(gradient.gradients[k]);
+    for (const Value& e : elements)
+      result.gradients[k].symbolic.push_back(printer.text(simplify_under(ctx, e.poly(), solved)));
+  }
+}
+
+}  // namespace
+
+GradResult run_grad(const GradRequest& request) {
+  if (!request.assumptions.empty() && !request.simplify) throw InputError("--assume: only with --simplify");
+  const auto bindings = parse_bindings(request.at);
+  std::map<std::string, Shape, std::less<>> shapes;
+  for (const auto& [name, b] : bindings) shapes[name] = b.shape;
+  const ParseContext context = builtin_parse_context(shapes);
+
+  Graph g;
+  const ParsedProgram program = parse_program(g, request.expression, context);
+  const Expr loss = program.result;
+  if (!loss.shape().is_scalar())
+    throw InputError(fmt::format("the expression has shape {}: ddx grad needs a scalar (wrap it in sum(...))",
+                                 to_string(loss.shape())));
+
+  const std::vector<std::string> names = split_names(request.wrt);
+  if (names.empty()) throw InputError("--wrt: name the variables to differentiate with respect to, e.g. --wrt z");
+  const NodeId root = loss.id();
+  const std::vector<NodeId> reached = topological_order(g, std::span(&root, 1));
+  std::vector<Expr> wrt;
+  GradResult result;
+  for (const std::string& name : names) {
+    auto it = std::find_if(reached.begin(), reached.end(),
+                           [&](NodeId id) { return g.is_variable(id) && g.attr(id).name == name; });
+    if (it == reached.end())
+      throw InputError(fmt::format("--wrt: '{}' does not occur in the expression", name));
+    wrt.emplace_back(g, *it);
+    result.gradients.push_back({.name = name, .shape = g.shape(*it)});
+  }
+  const Gradient gradient = grad(loss, wrt);
+
+  result.expression = request.expression;
+  result.precision = request.precision;
+  with_scalar(request.precision, [&]<class T>(std::type_identity<T>) { evaluate<T>(g, gradient, bindings, result); });
+  if (request.simplify) {
+    result.simplified = true;
+    result.assumptions = request.assumptions;
+    simplify(g, program, gradient, context, result);
+  }
+  return result;
+}
+
+namespace {
+std::string join(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& x : items) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+}  // namespace
+
+std::string render_text(const GradResult& r) {
+  std::string out = fmt::format("Expression: {}\n", r.expression);
+  out += fmt::format("Precision:  {}\n", describe(r.precision));
+  out += fmt::format("Value:      {}\n", r.value);
+  out += "Gradient (reverse mode)\n";
+  for (const VariableGradient& v : r.gradients) out += fmt::format("  ∂/∂{} = [{}]\n", v.name, join(v.values));
+  if (r.simplified) {
+    out += r.assumptions.empty() ? "Symbolic gradient\n"
+                                 : fmt::format("Symbolic gradient, assuming {}\n", join(r.assumptions));
+    for (const VariableGradient& v : r.gradients)
+      for (std::size_t k = 0; k < v.symbolic.size(); ++k)
+        out += fmt::format("  ∂/∂{}{} = {}\n", v.name, v.symbolic.size() > 1 ? sym::subscript(static_cast<long>(k) + 1) : "",
+                           v.symbolic[k]);
+  }
+  if (r.nonfinite) out += fmt::format("Non-finite values: {}\n", *r.nonfinite);
+  return out;
+}
+
+nlohmann::ordered_json render_json(const GradResult& r) {
+  nlohmann::ordered_json j;
+  j["expression"] = r.expression;
+  j["precision"] = std::string(name_of(r.precision));
+  j["value"] = r.value;
+  j["gradient"] = nlohmann::ordered_json::object();
+  for (const VariableGradient& v : r.gradients) j["gradient"][v.name] = v.values;
+  if (r.simplified) {
+    j["assumptions"] = r.assumptions;
+    j["symbolic"] = nlohmann::ordered_json::object();
+    for (const VariableGradient& v : r.gradients) j["symbolic"][v.name] = v.symbolic;
+  }
+  j["nonfinite"] = r.nonfinite ? nlohmann::ordered_json(*r.nonfinite) : nlohmann::ordered_json(nullptr);
+  return j;
+}
+
+}  // namespace ddx

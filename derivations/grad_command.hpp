@@ -1,0 +1,51 @@
+// ddx grad: the value and gradient of an expression the user types, at a
+// chosen precision, and optionally the gradient simplified symbolically
+// under assumptions such as sum(y) = 1.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/scalar.hpp"
+#include "engine/shape.hpp"
+
+namespace ddx {
+
+struct GradRequest {
+  std::string expression;                // "p = softmax(z); -sum(y * log(p))"
+  std::string wrt;                       // "z" or "z,y"
+  std::string at;                        // "z=[2,1,0.1]; y=[0,0,1]"
+  Precision precision = Precision::Double;
+  bool simplify = false;
+  std::vector<std::string> assumptions;  // "sum(y)=1"; only with simplify
+};
+
+struct VariableGradient {
+  std::string name;
+  Shape shape;
+  std::vector<std::string> values;    // decimal, every digit of the precision
+  std::vector<std::string> symbolic;  // one per element, when simplified
+};
+
+struct GradResult {
+  std::string expression;
+  Precision precision = Precision::Double;
+  std::string value;
+  std::vector<VariableGradient> gradients;
+  bool simplified = false;
+  std::vector<std::string> assumptions;
+  // Set when a value or gradient is inf or NaN: which node and why.
+  std::optional<std::string> nonfinite;
+};
+
+// Throws InputError or ParseError (both std::invalid_argument) for bad
+// usage: a parse error, a malformed --at, a variable without a value, a
+// --wrt variable that does not occur, a loss that is not a scalar.
+GradResult run_grad(const GradRequest& request);
+
+std::string render_text(const GradResult& result);
+nlohmann::ordered_json render_json(const GradResult& result);
+
+}  // namespace ddx

@@ -1,0 +1,60 @@
+#include "ops/functions.hpp"
+
+#include <array>
+#include <fmt/format.h>
+
+#include "ops/composites.hpp"
+
+namespace ddx {
+namespace {
+
+using Args = std::span<const Expr>;
+using Axis = std::optional<int>;
+
+// pow(x, k) is how the printer writes x^k, so it must read back.
+Expr build_pow(Args a, Axis) {
+  const Rational* k = a[1].graph().uniform_constant(a[1].id());
+  if (!k || !a[1].shape().is_scalar() || denominator(*k) != 1)
+    throw std::invalid_argument("pow: the exponent must be an integer constant");
+  if (abs(*k) > 1000000) throw std::invalid_argument("pow: the exponent must lie in [-1000000, 1000000]");
+  return pow(a[0], numerator(*k).convert_to<long>());
+}
+
+constexpr std::array kFunctions{
+    FunctionInfo{.name = "exp", .build = [](Args a, Axis) { return exp(a[0]); }},
+    FunctionInfo{.name = "log", .build = [](Args a, Axis) { return log(a[0]); }},
+    FunctionInfo{.name = "pow", .min_args = 2, .max_args = 2, .build = build_pow},
+    FunctionInfo{.name = "sum", .accepts_axis = true,
+                 .build = [](Args a, Axis axis) { return axis ? sum(a[0], *axis) : sum(a[0]); }},
+    FunctionInfo{.name = "max", .accepts_axis = true,
+                 .build = [](Args a, Axis axis) { return axis ? max(a[0], *axis) : max(a[0]); }},
+    FunctionInfo{.name = "mean", .build = [](Args a, Axis) { return mean(a[0]); }},
+    FunctionInfo{.name = "softmax", .max_args = 2,
+                 .build = [](Args a, Axis) { return a.size() == 2 ? softmax(a[0], a[1]) : softmax(a[0]); }},
+    FunctionInfo{.name = "log_softmax", .build = [](Args a, Axis) { return log_softmax(a[0]); }},
+    FunctionInfo{.name = "cross_entropy", .min_args = 2, .max_args = 2,
+                 .build = [](Args a, Axis) { return cross_entropy(a[0], a[1]); }},
+    FunctionInfo{.name = "sigmoid", .build = [](Args a, Axis) { return sigmoid(a[0]); }},
+};
+
+}  // namespace
+
+std::span<const FunctionInfo> builtin_functions() { return kFunctions; }
+
+const Arithmetic& builtin_arithmetic() {
+  static const Arithmetic arithmetic{
+      .add = [](Expr a, Expr b) { return a + b; },
+      .subtract = [](Expr a, Expr b) { return a - b; },
+      .multiply = [](Expr a, Expr b) { return a * b; },
+      .divide = [](Expr a, Expr b) { return a / b; },
+      .negate = [](Expr a) { return -a; },
+      .power = [](Expr a, long k) { return pow(a, k); },
+  };
+  return arithmetic;
+}
+
+ParseContext builtin_parse_context(std::map<std::string, Shape, std::less<>> variables) {
+  return {.functions = builtin_functions(), .arithmetic = builtin_arithmetic(), .variables = std::move(variables)};
+}
+
+}  // namespace ddx
