@@ -120,7 +120,7 @@ class Parser {
  private:
   // ---- tokens ----
 
-  Token lex(std::size_t& pos, int& bracket_depth) const {
+  [[gnu::noinline]] Token lex(std::size_t& pos, int& bracket_depth) const {
     while (pos < text_.size()) {
       const char c = text_[pos];
       if (c == '\n' && bracket_depth == 0) break;
@@ -164,7 +164,7 @@ class Parser {
     return lex(pos, depth);
   }
   bool at(std::string_view symbol) const { return token_.kind == TokenKind::Symbol && token_.text == symbol; }
-  void expect(std::string_view symbol, std::string_view what) {
+  [[gnu::noinline]] void expect(std::string_view symbol, std::string_view what) {
     if (!at(symbol))
       fail(token_.offset, fmt::format("expected '{}' {}, found {}", symbol, what, describe(token_)));
     advance();
@@ -194,7 +194,7 @@ class Parser {
   struct Nesting {
     Parser& parser;
     Nesting(Parser& p, std::size_t offset) : parser(p) {
-      if (++parser.depth_ > kMaxNesting) parser.fail(offset, fmt::format("nesting deeper than {}", kMaxNesting));
+      if (++parser.depth_ > kMaxNesting) parser.fail_nesting(offset);
     }
     ~Nesting() { --parser.depth_; }
     Nesting(const Nesting&) = delete;
@@ -202,99 +202,149 @@ class Parser {
   };
 
   // ---- grammar ----
+  //
+  // Every nesting level passes through binary, unary, power, primary and one
+  // of parenthesized, call or literal, so those functions keep small stack
+  // frames (1000 levels must fit even in a sanitizer build): anything with
+  // formatted messages or temporaries lives in helpers that are not inlined.
 
-  Expr expression() { return binary(0); }
+  Expr expression() { return binary(); }
 
-  // Precedence climbing: operators binding at least as tightly as min_precedence.
-  Expr binary(int min_precedence) {
-    Expr lhs = unary();
-    while (token_.kind == TokenKind::Symbol) {
-      const char op = token_.text[0];
-      const int precedence = (op == '+' || op == '-') ? 10 : (op == '*' || op == '/') ? 20 : -1;
-      if (precedence < min_precedence || precedence < 0) break;
-      const std::size_t offset = token_.offset;
-      advance();
-      const Expr rhs = binary(precedence + 1);
-      lhs = build(offset, [&] {
-        const Arithmetic& a = context_.arithmetic;
-        switch (op) {
-          case '+': return a.add(lhs, rhs);
-          case '-': return a.subtract(lhs, rhs);
-          case '*': return a.multiply(lhs, rhs);
-          default: return a.divide(lhs, rhs);
-        }
-      });
+  struct PendingOperator {
+    char symbol;
+    int precedence;
+    std::size_t offset;
+  };
+
+  static int precedence_of(const Token& t) {
+    if (t.kind != TokenKind::Symbol) return -1;
+    const char op = t.text[0];
+    return (op == '+' || op == '-') ? 10 : (op == '*' || op == '/') ? 20 : -1;
+  }
+
+  // Operator precedence with explicit stacks (members, shared by the nested
+  // calls, to keep this frame small): all binary operators are left-associative.
+  Expr binary() {
+    const std::size_t operator_base = operators_.size();
+    push_operand(unary());
+    for (int precedence = precedence_of(token_); precedence >= 0; precedence = precedence_of(token_)) {
+      while (operators_.size() > operator_base && operators_.back().precedence >= precedence) reduce();
+      push_operator(precedence);
+      push_operand(unary());
     }
-    return lhs;
+    while (operators_.size() > operator_base) reduce();
+    return pop_operand();
+  }
+
+  [[gnu::noinline]] void push_operand(Expr e) { operands_.push_back(e); }
+  [[gnu::noinline]] Expr pop_operand() {
+    const Expr e = operands_.back();
+    operands_.pop_back();
+    return e;
+  }
+  [[gnu::noinline]] void push_operator(int precedence) {
+    operators_.push_back({token_.text[0], precedence, token_.offset});
+    advance();
+  }
+
+  [[gnu::noinline]] void reduce() {
+    const PendingOperator op = operators_.back();
+    operators_.pop_back();
+    const Expr rhs = pop_operand();
+    const Expr lhs = operands_.back();
+    operands_.back() = build(op.offset, [&] {
+      const Arithmetic& a = context_.arithmetic;
+      switch (op.symbol) {
+        case '+': return a.add(lhs, rhs);
+        case '-': return a.subtract(lhs, rhs);
+        case '*': return a.multiply(lhs, rhs);
+        default: return a.divide(lhs, rhs);
+      }
+    });
   }
 
   // Unary minus, iteratively: a long run of minus signs takes no stack.
   Expr unary() {
-    std::vector<std::size_t> minus_offsets;
+    std::size_t minus_count = 0, first_minus = 0;
     while (at("-") || at("+")) {
-      if (at("-")) minus_offsets.push_back(token_.offset);
+      if (at("-") && minus_count++ == 0) first_minus = token_.offset;
       advance();
     }
     Expr x = power();
-    for (auto k = minus_offsets.rbegin(); k != minus_offsets.rend(); ++k) x = build(*k, [&] { return context_.arithmetic.negate(x); });
+    if (minus_count > 0) x = negate(x, minus_count, first_minus);
+    return x;
+  }
+
+  [[gnu::noinline]] Expr negate(Expr x, std::size_t times, std::size_t offset) {
+    for (std::size_t k = 0; k < times; ++k) x = build(offset, [&] { return context_.arithmetic.negate(x); });
     return x;
   }
 
   Expr power() {
     Expr base = primary();
-    while (at("^")) {
-      const std::size_t offset = token_.offset;
-      advance();
-      const std::size_t exponent_offset = token_.offset;
-      // Only a signed primary: the exponent does not take a ^ of its own, so a^2^3 is (a^2)^3.
-      bool negative = false;
-      while (at("-") || at("+")) {
-        negative = negative != at("-");
-        advance();
-      }
-      Expr exponent = primary();
-      if (negative) exponent = build(exponent_offset, [&] { return context_.arithmetic.negate(exponent); });
-      const Rational* k = g_.uniform_constant(exponent.id());
-      if (!k || !exponent.shape().is_scalar() || denominator(*k) != 1 || abs(*k) > 1000000)
-        fail(exponent_offset, "the exponent of ^ must be an integer constant in [-1000000, 1000000]");
-      const long k_value = numerator(*k).convert_to<long>();
-      base = build(offset, [&] { return context_.arithmetic.power(base, k_value); });
-    }
+    while (at("^")) base = raise(base);
     return base;
   }
 
+  // base ^ exponent. Only a signed primary is an exponent, so a^2^3 is (a^2)^3.
+  [[gnu::noinline]] Expr raise(Expr base) {
+    const std::size_t offset = token_.offset;
+    advance();
+    const std::size_t exponent_offset = token_.offset;
+    bool negative = false;
+    while (at("-") || at("+")) {
+      negative = negative != at("-");
+      advance();
+    }
+    Expr exponent = primary();
+    if (negative) exponent = negate(exponent, 1, exponent_offset);
+    const Rational* k = g_.uniform_constant(exponent.id());
+    if (!k || !exponent.shape().is_scalar() || denominator(*k) != 1 || abs(*k) > 1000000)
+      fail(exponent_offset, "the exponent of ^ must be an integer constant in [-1000000, 1000000]");
+    const long k_value = numerator(*k).convert_to<long>();
+    return build(offset, [&] { return context_.arithmetic.power(base, k_value); });
+  }
+
   Expr primary() {
-    const Token t = token_;
-    switch (t.kind) {
-      case TokenKind::Number: {
-        advance();
-        try {
-          return constant(g_, parse_rational(t.text));
-        } catch (const std::invalid_argument& e) {
-          fail(t.offset, e.what());
-        }
-      }
+    switch (token_.kind) {
+      case TokenKind::Number:
+        return number();
       case TokenKind::Identifier:
-        advance();
-        if (at("(")) return call(t);
-        return name(t);
+        if (peek().text == "(") return call();
+        return name();
       case TokenKind::Symbol:
-        if (t.text == "(") {
-          Nesting level(*this, t.offset);
-          advance();
-          Expr inner = expression();
-          expect(")", fmt::format("to close the '(' at column {}", locate(text_, t.offset).column));
-          return inner;
-        }
-        if (t.text == "[") return literal();
+        if (at("(")) return parenthesized();
+        if (at("[")) return literal();
         break;
       default:
         break;
     }
-    fail(t.offset, fmt::format("expected a number, a name or '(', found {}", describe(t)));
+    fail_expected_operand();
   }
 
-  Expr name(const Token& t) {
+  [[gnu::noinline]] Expr parenthesized() {
+    const std::size_t open = token_.offset;
+    Nesting level(*this, open);
+    advance();
+    Expr inner = expression();
+    if (!at(")")) fail_unclosed("')'", '(', open);
+    advance();
+    return inner;
+  }
+
+  [[gnu::noinline]] Expr number() {
+    const Token t = token_;
+    advance();
+    try {
+      return constant(g_, parse_rational(t.text));
+    } catch (const std::invalid_argument& e) {
+      fail(t.offset, e.what());
+    }
+  }
+
+  [[gnu::noinline]] Expr name() {
+    const Token t = token_;
+    advance();
     if (auto s = statements_.find(t.text); s != statements_.end()) return s->second;
     if (auto v = context_.variables.find(t.text); v != context_.variables.end())
       return build(t.offset, [&] { return variable(g_, v->first, v->second); });
@@ -305,12 +355,22 @@ class Parser {
     fail(t.offset, fmt::format("unknown name '{}': it is no earlier statement and no variable with a value", t.text));
   }
 
+  [[noreturn, gnu::noinline]] void fail_nesting(std::size_t offset) const {
+    fail(offset, fmt::format("nesting deeper than {}", kMaxNesting));
+  }
+  [[noreturn, gnu::noinline]] void fail_expected_operand() const {
+    fail(token_.offset, fmt::format("expected a number, a name or '(', found {}", describe(token_)));
+  }
+  [[noreturn, gnu::noinline]] void fail_unclosed(std::string_view expected, char opener, std::size_t open) const {
+    fail(token_.offset, fmt::format("expected {} to close the '{}' at column {}, found {}", expected, opener,
+                                    locate(text_, open).column, describe(token_)));
+  }
+
   // A constant vector [a, b, ...] or matrix [[a, b], [c, d]]; elements are constant expressions.
-  Expr literal() {
+  [[gnu::noinline]] Expr literal() {
     const std::size_t open = token_.offset;
     Nesting level(*this, open);
     advance();
-    std::vector<Rational> values;
     std::vector<std::pair<Expr, std::size_t>> elements;
     while (true) {
       const std::size_t offset = token_.offset;
@@ -318,7 +378,13 @@ class Parser {
       if (!at(",")) break;
       advance();
     }
-    expect("]", fmt::format("to close the '[' at column {}", locate(text_, open).column));
+    if (!at("]")) fail_unclosed("']'", '[', open);
+    advance();
+    return make_literal(elements);
+  }
+
+  [[gnu::noinline]] Expr make_literal(const std::vector<std::pair<Expr, std::size_t>>& elements) {
+    std::vector<Rational> values;
     const Shape first = elements.front().first.shape();
     if (first.rank > 1) fail(elements.front().second, "literals have at most two dimensions");
     for (const auto& [e, offset] : elements) {
@@ -334,8 +400,10 @@ class Parser {
     return {g_, g_.constant(std::move(values), shape)};
   }
 
-  Expr call(const Token& function) {
+  [[gnu::noinline]] Expr call() {
+    const Token function = token_;
     Nesting level(*this, function.offset);
+    advance();  // the name
     const std::size_t open = token_.offset;
     advance();  // '('
     std::vector<Expr> args;
@@ -343,29 +411,27 @@ class Parser {
     while (!at(")")) {
       if (!args.empty() || axis) expect(",", "between arguments");
       if (token_.kind == TokenKind::Identifier && token_.text == "axis" && peek().text == "=") {
-        const std::size_t offset = token_.offset;
-        advance();
-        advance();
-        const Expr value = unary();
-        const Rational* k = g_.uniform_constant(value.id());
-        if (!k || !value.shape().is_scalar() || denominator(*k) != 1 || abs(*k) > 2)
-          fail(offset, "axis must be an integer constant: 0, 1, -1 or -2");
-        if (axis) fail(offset, "axis is given twice");
-        axis = numerator(*k).convert_to<int>();
+        keyword_axis(axis);
         continue;
       }
       if (axis) fail(token_.offset, "positional arguments must come before axis=");
       args.push_back(expression());
-      if (!at(",") && !at(")"))
-        fail(token_.offset, fmt::format("expected ',' or ')' to close the '(' at column {}, found {}",
-                                        locate(text_, open).column, describe(token_)));
+      if (!at(",") && !at(")")) fail_unclosed("',' or ')'", '(', open);
     }
     advance();  // ')'
-    if (axis) {
-      const FunctionInfo* f = find(function.text);
-      if (f && !f->accepts_axis) fail(function.offset, fmt::format("{} takes no axis= argument", function.text));
-    }
     return call_function(function.text, function.offset, args, axis);
+  }
+
+  [[gnu::noinline]] void keyword_axis(std::optional<int>& axis) {
+    const std::size_t offset = token_.offset;
+    advance();
+    advance();
+    const Expr value = unary();
+    const Rational* k = g_.uniform_constant(value.id());
+    if (!k || !value.shape().is_scalar() || denominator(*k) != 1 || abs(*k) > 2)
+      fail(offset, "axis must be an integer constant: 0, 1, -1 or -2");
+    if (axis) fail(offset, "axis is given twice");
+    axis = numerator(*k).convert_to<int>();
   }
 
   const FunctionInfo* find(std::string_view name) const {
@@ -374,8 +440,8 @@ class Parser {
     return nullptr;
   }
 
-  Expr call_function(std::string_view name, std::size_t offset, const std::vector<Expr>& args,
-                     std::optional<int> axis = std::nullopt) {
+  [[gnu::noinline]] Expr call_function(std::string_view name, std::size_t offset, const std::vector<Expr>& args,
+                                       std::optional<int> axis) {
     const FunctionInfo* f = find(name);
     if (!f) {
       std::vector<std::string_view> names;
@@ -384,6 +450,7 @@ class Parser {
       fail(offset, fmt::format("unknown function '{}'{}", name,
                                suggestion.empty() ? "" : fmt::format("; did you mean '{}'?", suggestion)));
     }
+    if (axis && !f->accepts_axis) fail(offset, fmt::format("{} takes no axis= argument", name));
     const int n = static_cast<int>(args.size());
     if (n < f->min_args || n > f->max_args) {
       const std::string expected = f->min_args == f->max_args
@@ -402,6 +469,8 @@ class Parser {
   int depth_ = 0;
   Token token_;
   std::map<std::string, Expr, std::less<>> statements_;
+  std::vector<Expr> operands_;
+  std::vector<PendingOperator> operators_;
 };
 
 }  // namespace

@@ -169,6 +169,16 @@ TEST(Parser, DeepNestingIsAnErrorNotAStackOverflow) {
   for (int k = 0; k < kMaxNesting; ++k) nested = "-(a * " + nested + ") + b";
   Graph g;
   EXPECT_TRUE(parse(g, nested).valid());
+  auto wrapped = [](const std::string& open, const std::string& close) {
+    std::string s;
+    for (int k = 0; k < kMaxNesting; ++k) s += open;
+    s += "a";
+    for (int k = 0; k < kMaxNesting; ++k) s += close;
+    return s;
+  };
+  EXPECT_TRUE(parse(g, wrapped("(", ")")).valid());
+  EXPECT_TRUE(parse(g, wrapped("exp(", ")")).valid());
+  EXPECT_EQ(parse_error(wrapped("[", "]")).message(), "an element of a literal must be a constant number");
   // A long run of unary minus signs takes no stack.
   EXPECT_TRUE(parse(g, std::string(depth, '-') + "a").valid());
 }
