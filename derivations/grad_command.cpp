@@ -163,17 +163,8 @@ void simplify(Graph& g, const ParsedProgram& program, const Gradient& gradient, 
   Printer printer(ctx);
   // A named statement whose elements are single products, such as
   // p = softmax(z), names those products in the output: p₁ for exp(z₁)·S⁻¹.
-  for (const auto& [name, value] : program.statements) {
-    const std::vector<Value> elements = scalars.values(value.id());
-    for (std::size_t k = 0; k < elements.size(); ++k) {
-      const auto& terms = elements[k].poly()->terms;
-      if (terms.size() == 1 && terms[0].coefficient == 1 && !terms[0].monomial.empty())
-        printer.add_alias({terms[0].monomial, name + (elements.size() > 1 ? subscript(static_cast<long>(k) + 1) : ""),
-                           elements.size() > 1 ? fmt::format("{}_{{{}}}", name, k + 1) : name});
-    }
-  }
-  for (NodeId v : g.variables())
-    if (g.shape(v).rank == 1) printer.set_family_size(g.attr(v).name, g.shape(v).dims[0]);
+  for (const auto& [name, value] : program.statements) printer.name_elements(name, scalars.values(value.id()));
+  printer.set_families(g);
   for (std::size_t k = 0; k < gradient.gradients.size(); ++k) {
     const std::vector<Value> elements = scalars.values(gradient.gradients[k]);
     for (const Value& e : elements)

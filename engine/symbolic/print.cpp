@@ -31,6 +31,21 @@ std::string coefficient_latex(const Coefficient& c) { return to_latex(c); }
 
 }  // namespace
 
+void Printer::set_families(const Graph& g) {
+  for (NodeId v : g.variables())
+    if (g.shape(v).rank == 1) set_family_size(g.attr(v).name, g.shape(v).dims[0]);
+}
+
+void Printer::name_elements(const std::string& name, const std::vector<Value>& elements) {
+  for (std::size_t k = 0; k < elements.size(); ++k) {
+    const auto& terms = elements[k].poly()->terms;
+    if (terms.size() != 1 || terms[0].coefficient != 1 || terms[0].monomial.empty()) continue;
+    const bool one = elements.size() == 1;
+    add_alias({terms[0].monomial, one ? name : name + subscript(static_cast<long>(k) + 1),
+               one ? name : fmt::format("{}_{{{}}}", name, k + 1)});
+  }
+}
+
 std::string Printer::atom_text(AtomId id, bool latex) const {
   if (auto it = names_.find(id); it != names_.end()) return latex ? it->second.second : it->second.first;
   const Atom& a = ctx_.atom(id);

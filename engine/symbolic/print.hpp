@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/graph.hpp"
 #include "engine/symbolic/poly.hpp"
 
 namespace ddx::sym {
@@ -28,6 +29,11 @@ class Printer {
   // How many symbols a family has (name → n), for Σ shortening; families of
   // at least `min_family` members summed whole are shortened.
   void set_family_size(const std::string& name, long n) { families_[name] = n; }
+  // Every vector variable of g as a family.
+  void set_families(const Graph& g);
+  // Names element k of a tensor `name` with subscript k + 1 (just `name` for
+  // one element) wherever that element is a single product: p₁ for exp(z₁)·S⁻¹.
+  void name_elements(const std::string& name, const std::vector<Value>& elements);
   int min_family = 4;
 
   std::string text(const PolyRef& p) const { return render(p, false); }

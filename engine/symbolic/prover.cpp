@@ -129,17 +129,8 @@ Proof prove_fixed(const Claim& claim, const ProverOptions& options) {
 
   prepare(ctx, hyps);
   Printer printer(ctx);
-  for (const auto& [node, name] : claim.names) {
-    const auto& v = scalars.values(node);
-    for (std::size_t k = 0; k < v.size(); ++k) {
-      const auto& terms = v[k].poly()->terms;
-      if (terms.size() == 1 && terms[0].coefficient == 1 && !terms[0].monomial.empty())
-        printer.add_alias({terms[0].monomial, name + (v.size() > 1 ? subscript(static_cast<long>(k) + 1) : ""),
-                           v.size() > 1 ? fmt::format("{}_{{{}}}", name, k + 1) : name});
-    }
-  }
-  for (NodeId v : g.variables())
-    if (g.shape(v).rank == 1) printer.set_family_size(g.attr(v).name, g.shape(v).dims[0]);
+  for (const auto& [node, name] : claim.names) printer.name_elements(name, scalars.values(node));
+  printer.set_families(g);
 
   Proof proof;
   proof.identity = claim.identity;
