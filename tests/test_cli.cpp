@@ -2,7 +2,6 @@
 // every check passes, 1 when a check fails, 2 for bad usage or input, and
 // always a message that names the problem.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
@@ -10,27 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "run_ddx.hpp"
+
 namespace {
 
-struct CommandResult {
-  int status = -1;     // the exit status, or -1 when the program did not exit normally
-  std::string output;  // stdout and stderr together
-};
-
-CommandResult run_ddx(const std::string& arguments) {
-  const std::string command = std::string(DDX_BINARY) + " " + arguments + " 2>&1";
-  CommandResult run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "cannot run " << command;
-    return run;
-  }
-  std::array<char, 4096> buffer;
-  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) run.output.append(buffer.data(), n);
-  const int raw = pclose(pipe);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return run;
-}
+using ddx::testing::CommandResult;
+using ddx::testing::run_ddx;
 
 bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -2,13 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
-#include <sys/wait.h>
 
 #include "engine/eval.hpp"
 #include "engine/parser.hpp"
 #include "ops/composites.hpp"
+#include "run_ddx.hpp"
 
 namespace ddx {
 namespace {
@@ -109,48 +108,33 @@ TEST(GradCommand, NonFiniteValuesAreExplained) {
   EXPECT_NE(result.nonfinite->find("exp(z)"), std::string::npos) << *result.nonfinite;
 }
 
-struct CliRun {
-  int status;
-  std::string output;
-};
-
-CliRun run_ddx(const std::string& arguments) {
-  const std::string command = std::string(DDX_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  CliRun run{-1, {}};
-  if (!pipe) return run;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) run.output.append(buffer, n);
-  const int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using ddx::testing::run_ddx;
 
 TEST(GradCli, ExitStatuses) {
-  const CliRun ok = run_ddx("grad --wrt z --at 'z=[2,1,0.1]; y=[0,0,1]' --json -- '-sum(y*log(softmax(z)))'");
+  const auto ok = run_ddx("grad --wrt z --at 'z=[2,1,0.1]; y=[0,0,1]' --json -- '-sum(y*log(softmax(z)))'");
   EXPECT_EQ(ok.status, 0) << ok.output;
   EXPECT_NE(ok.output.find("\"gradient\""), std::string::npos);
   EXPECT_NE(ok.output.find("0.6590011388859679"), std::string::npos) << ok.output;
 
-  const CliRun simplified =
+  const auto simplified =
       run_ddx("grad --wrt z --at 'z=[2,1,0.1]; y=[0,0,1]' --simplify --assume 'sum(y)=1' 'p = softmax(z); -sum(y*log(p))'");
   EXPECT_EQ(simplified.status, 0) << simplified.output;
   EXPECT_NE(simplified.output.find("−y₃ + p₃"), std::string::npos) << simplified.output;
 
-  const CliRun overflow = run_ddx("grad --wrt z --at 'z=[1000,0,0]; y=[1,0,0]' -- '-sum(y*log(softmax(z)))'");
+  const auto overflow = run_ddx("grad --wrt z --at 'z=[1000,0,0]; y=[1,0,0]' -- '-sum(y*log(softmax(z)))'");
   EXPECT_EQ(overflow.status, 1) << overflow.output;
   EXPECT_NE(overflow.output.find("produced inf"), std::string::npos) << overflow.output;
 
-  const CliRun typo = run_ddx("grad --wrt z --at 'z=[2,1,0.1]' 'sum(softmx(z))'");
+  const auto typo = run_ddx("grad --wrt z --at 'z=[2,1,0.1]' 'sum(softmx(z))'");
   EXPECT_EQ(typo.status, 2) << typo.output;
   EXPECT_NE(typo.output.find("did you mean 'softmax'?"), std::string::npos) << typo.output;
   EXPECT_NE(typo.output.find("      ^"), std::string::npos) << typo.output;
 
-  const CliRun missing = run_ddx("grad --wrt z --at 'z=[2,1,0.1]' 'sum(y * z)'");
+  const auto missing = run_ddx("grad --wrt z --at 'z=[2,1,0.1]' 'sum(y * z)'");
   EXPECT_EQ(missing.status, 2) << missing.output;
   EXPECT_NE(missing.output.find("'y'"), std::string::npos) << missing.output;
 
-  const CliRun absent = run_ddx("grad --wrt q --at 'z=[2,1,0.1]' 'sum(z)'");
+  const auto absent = run_ddx("grad --wrt q --at 'z=[2,1,0.1]' 'sum(z)'");
   EXPECT_EQ(absent.status, 2) << absent.output;
   EXPECT_NE(absent.output.find("'q' does not occur"), std::string::npos) << absent.output;
 

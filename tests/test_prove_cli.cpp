@@ -2,57 +2,44 @@
 // 2 bad usage), the residual without the hypothesis, and the JSON keys.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/wait.h>
+
+#include "run_ddx.hpp"
 
 namespace {
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-CommandResult ddx(const std::string& args) {
-  const std::string command = std::string(DDX_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using ddx::testing::CommandResult;
+using ddx::testing::run_ddx;
 
 TEST(ProveCli, ProvenExitsZero) {
-  const CommandResult r = ddx("prove softmax-ce --classes 4");
+  const CommandResult r = run_ddx("prove softmax-ce --classes 4");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("Proven"), std::string::npos);
 }
 
 TEST(ProveCli, RefutedExitsOneAndPrintsTheResidual) {
-  CommandResult r = ddx("prove softmax-ce --no-hypothesis --classes 3");
+  CommandResult r = run_ddx("prove softmax-ce --no-hypothesis --classes 3");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("p₁·(y₁ + y₂ + y₃ − 1)"), std::string::npos) << r.output;
-  r = ddx("prove mse-softmax");
+  r = run_ddx("prove mse-softmax");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("NOT proven"), std::string::npos);
 }
 
 TEST(ProveCli, EveryNProofsRunFromTheCommandLine) {
-  CommandResult r = ddx("prove softmax-ce --general --route direct --json");
+  CommandResult r = run_ddx("prove softmax-ce --general --route direct --json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["classes"], "n");
   EXPECT_EQ(j["proven"], true);
   EXPECT_EQ(j["residual"], "0");
-  r = ddx("prove softmax-ce --general --no-hypothesis");
+  r = run_ddx("prove softmax-ce --general --no-hypothesis");
   EXPECT_EQ(r.status, 1) << r.output;
 }
 
 TEST(ProveCli, JsonHasTheDocumentedKeys) {
-  const CommandResult r = ddx("prove temperature --json");
+  const CommandResult r = run_ddx("prove temperature --json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   for (const char* key : {"identity", "classes", "proven", "residual", "steps", "seconds"})
@@ -63,7 +50,7 @@ TEST(ProveCli, JsonHasTheDocumentedKeys) {
 }
 
 TEST(ProveCli, ListNamesEveryIdentity) {
-  const CommandResult r = ddx("prove --list");
+  const CommandResult r = run_ddx("prove --list");
   EXPECT_EQ(r.status, 0);
   for (const char* name : {"softmax-ce", "softmax-sums-to-one", "shift-invariance", "softmax-jacobian", "temperature",
                            "batch-mean", "two-classes", "sigmoid-bce", "label-smoothing", "mse-softmax"})
@@ -74,7 +61,7 @@ TEST(ProveCli, BadUsageExitsTwo) {
   for (const char* args : {"prove", "prove no-such-identity", "prove softmax-ce --classes 0", "prove softmax-ce --classes x",
                            "prove batch-mean --general", "prove softmax-ce --route direct",
                            "prove softmax-ce --general --route sideways", "prove softmax-ce --bogus"}) {
-    const CommandResult r = ddx(args);
+    const CommandResult r = run_ddx(args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
     EXPECT_FALSE(r.output.empty()) << args;
   }
