@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "derivations/claim.hpp"
 #include "derivations/every_n.hpp"
 #include "derivations/grad_command.hpp"
 #include "derivations/identities.hpp"
@@ -78,10 +79,34 @@ struct ProveCommand {
   bool json = false;
   bool list = false;
   bool no_check = false;
+  ddx::ClaimRequest claim;
 };
 
-int run_prove(const ProveCommand& o) {
+int report(const ddx::Proof& proof, const ProveCommand& o) {
+  if (o.json) std::cout << ddx::render_json(proof) << "\n";
+  else std::cout << ddx::render_text(proof, o.trace);
+  if (!proof.proven) return kFailed;
+  if (!proof.steps_checked() && !o.no_check) {
+    std::cerr << "ddx: a step of the proof failed its numeric check: this is a bug in ddx\n";
+    return kFailed;
+  }
+  return kPassed;
+}
+
+int run_prove(ProveCommand& o, bool classes_given) {
   using namespace ddx;
+  if (!o.claim.claim.empty()) {
+    if (!o.name.empty()) throw InputError("prove: give an identity's name or --claim, not both");
+    if (!o.route.empty()) throw InputError("--route: only for the named identities");
+    if (o.no_hypothesis) throw InputError("--no-hypothesis: with --claim, leave out --assume instead");
+    if (o.general && classes_given) throw InputError("--classes: not with --general (the proof is for every n)");
+    o.claim.classes = o.classes;
+    o.claim.general = o.general;
+    o.claim.check_steps = !o.no_check;
+    return report(prove_claim(o.claim), o);
+  }
+  if (!o.claim.assumptions.empty() || !o.claim.scalars.empty() || !o.claim.positive.empty())
+    throw InputError("--assume, --scalar and --positive: only with --claim");
   const std::vector<std::string> general = every_n_identities();
   auto has_general = [&](const std::string& name) {
     return std::find(general.begin(), general.end(), name) != general.end();
@@ -113,13 +138,7 @@ int run_prove(const ProveCommand& o) {
     options.check_steps = !o.no_check;
     proof = prove_identity(o.name, options);
   }
-  if (o.json) std::cout << render_json(proof) << "\n";
-  else std::cout << render_text(proof, o.trace);
-  if (!proof.steps_checked() && !o.no_check) {
-    std::cerr << "ddx: a step of the proof failed its numeric check: this is a bug in ddx\n";
-    return kFailed;
-  }
-  return proof.proven ? kPassed : kFailed;
+  return report(proof, o);
 }
 
 struct GradCommand {
@@ -178,6 +197,12 @@ int main(int argc, char** argv) {
   prove->add_flag("--trace", pr.trace, "Print every step: rule, before, after, numeric check");
   prove->add_flag("--no-check", pr.no_check, "Skip the numeric check of each step (faster at large n)");
   prove->add_flag("--json", pr.json, "Write JSON");
+  prove->add_option("--claim", pr.claim.claim,
+                    "Prove your own identity, e.g. \"grad(-sum(y*log(softmax(z))), z) == softmax(z) - y\"; "
+                    "every variable is a vector of --classes elements unless --scalar says otherwise");
+  prove->add_option("--assume", pr.claim.assumptions, "With --claim: a hypothesis such as \"sum(y) = 1\" (repeatable)");
+  prove->add_option("--scalar", pr.claim.scalars, "With --claim: variables that are scalars, comma-separated (e.g. T)");
+  prove->add_option("--positive", pr.claim.positive, "With --claim: variables known to be positive (e.g. T)");
 
   GradCommand gr;
   CLI::App* grad = app.add_subcommand("grad", "Value and gradient of a typed expression (exit 1 when not finite)");
@@ -199,7 +224,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (derive->parsed()) return run_derive(d);
-    if (prove->parsed()) return run_prove(pr);
+    if (prove->parsed()) return run_prove(pr, prove->count("--classes") > 0);
     if (grad->parsed()) return run_grad(gr);
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "derivations/claim.hpp"
 #include "derivations/inputs.hpp"
 #include "engine/eval.hpp"
 #include "engine/grad.hpp"
@@ -40,37 +41,6 @@ std::map<std::string, Binding, std::less<>> parse_bindings(const std::string& at
   }
   if (out.empty()) throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
   return out;
-}
-
-std::vector<std::string> split_names(const std::string& text) {
-  std::vector<std::string> names;
-  std::string current;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) names.push_back(current);
-      current.clear();
-    } else if (c != ' ') {
-      current += c;
-    }
-  }
-  return names;
-}
-
-// "sum(y) = 1" → {"sum(y) ", " 1"}, splitting at the '=' outside brackets.
-std::pair<std::string, std::string> split_assumption(const std::string& text) {
-  int depth = 0;
-  std::optional<std::size_t> at;
-  for (std::size_t k = 0; k < text.size(); ++k) {
-    const char c = text[k];
-    if (c == '(' || c == '[') ++depth;
-    if (c == ')' || c == ']') --depth;
-    if (c == '=' && depth == 0) {
-      if (at) throw InputError(fmt::format("--assume '{}': more than one '='", text));
-      at = k;
-    }
-  }
-  if (!at) throw InputError(fmt::format("--assume '{}': expected an equation such as sum(y)=1", text));
-  return {text.substr(0, *at), text.substr(*at + 1)};
 }
 
 template <class T>
@@ -135,23 +105,12 @@ void simplify(Graph& g, const ParsedProgram& program, const Gradient& gradient, 
   Context ctx;
   Scalarizer scalars(ctx, g);
   std::vector<Hypothesis> hypotheses;
-  for (const std::string& text : result.assumptions) {
-    const auto [lhs_text, rhs_text] = split_assumption(text);
-    Expr lhs, rhs;
-    try {
-      lhs = parse_program(g, lhs_text, context).result;
-      rhs = parse_program(g, rhs_text, context).result;
-    } catch (const ParseError& e) {
-      throw InputError(fmt::format("--assume '{}': {}", text, e.what()));
-    }
-    const std::vector<Value> left = scalars.values(lhs.id());
-    const std::vector<Value> right = scalars.values(rhs.id());
-    if (right.size() != 1 && right.size() != left.size())
-      throw InputError(fmt::format("--assume '{}': the sides have shapes {} and {}", text, to_string(lhs.shape()),
-                                   to_string(rhs.shape())));
+  for (const Claim::Equality& e : parse_assumptions(g, result.assumptions, context)) {
+    const std::vector<Value> left = scalars.values(e.lhs);
+    const std::vector<Value> right = scalars.values(e.rhs);
     for (std::size_t k = 0; k < left.size(); ++k) {
       PolyRef difference = ctx.sub(left[k].poly(), right[right.size() == 1 ? 0 : k].poly());
-      if (!difference->is_zero()) hypotheses.push_back({text, difference});
+      if (!difference->is_zero()) hypotheses.push_back({e.text, difference});
     }
   }
   std::vector<std::vector<Elimination>> solved;

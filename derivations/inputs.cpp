@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace ddx {
 namespace {
 
@@ -69,6 +71,45 @@ Rational parse_number(std::string_view text, std::string_view option) {
   } catch (const std::invalid_argument& e) {
     throw InputError(fmt::format("{}: {}", option, e.what()));
   }
+}
+
+EquationSplit split_equation(std::string_view text, std::string_view relation, std::string_view what) {
+  const bool strict = relation == "==";
+  std::vector<EquationSplit> found;
+  int depth = 0;
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    const char c = text[k];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (c != '=' || depth != 0) continue;
+    const std::size_t end = std::min(text.find_first_not_of('=', k), text.size());
+    const std::size_t run = end - k;
+    if (run == 2 || (!strict && run == 1)) {
+      // In a claim, "p = softmax(z); ... == ..." defines p first: only "==" relates.
+      found.push_back({k, k + run});
+    } else if (run > 2) {
+      throw InputError(fmt::format("{}: '{}' at column {} is no relation; write == ", what, text.substr(k, run), k + 1));
+    }
+    k += run - 1;
+  }
+  if (found.empty())
+    throw InputError(fmt::format("{}: expected an equation with {}, e.g. {}", what, strict ? "==" : "=",
+                                 strict ? "\"grad(-sum(y*log(softmax(z))), z) == softmax(z) - y\"" : "\"sum(y) = 1\""));
+  if (found.size() > 1)
+    throw InputError(fmt::format("{}: more than one '{}' (at columns {} and {})", what, relation,
+                                 found[0].relation + 1, found[1].relation + 1));
+  return found.front();
+}
+
+std::vector<std::string> split_names(std::string_view text) {
+  std::vector<std::string> names;
+  for (std::string_view item : split(text, ',')) {
+    std::string name;
+    for (char c : item)
+      if (c != ' ' && c != '\t') name += c;
+    if (!name.empty()) names.push_back(name);
+  }
+  return names;
 }
 
 }  // namespace ddx

@@ -26,4 +26,18 @@ std::vector<long> parse_classes(std::string_view text, std::string_view option, 
 // One number, e.g. a temperature.
 Rational parse_number(std::string_view text, std::string_view option);
 
+// Where an equation splits: the offset of its relation symbol and the offset
+// just past it. The relation is `relation`: "==" (a single '=' is then a
+// statement "name = ..."), or "=" which also accepts "=="; it must occur once
+// outside brackets. Throws InputError naming `what` when there is none or
+// more than one.
+struct EquationSplit {
+  std::size_t relation = 0;  // offset of the relation symbol
+  std::size_t rhs = 0;       // offset of the right side
+};
+EquationSplit split_equation(std::string_view text, std::string_view relation, std::string_view what);
+
+// "z, y" → {"z", "y"}; blanks ignored.
+std::vector<std::string> split_names(std::string_view text);
+
 }  // namespace ddx

@@ -352,6 +352,8 @@ class Parser {
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower == "nan" || lower == "inf" || lower == "infinity")
       fail(t.offset, fmt::format("'{}' is not allowed: constants must be finite numbers", t.text));
+    if (context_.other_variables)
+      return build(t.offset, [&] { return variable(g_, std::string(t.text), *context_.other_variables); });
     fail(t.offset, fmt::format("unknown name '{}': it is no earlier statement and no variable with a value", t.text));
   }
 

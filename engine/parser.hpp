@@ -70,6 +70,9 @@ struct ParseContext {
   Arithmetic arithmetic;
   // Shapes of the variables the input may use, by name.
   std::map<std::string, Shape, std::less<>> variables;
+  // When set, any other name that no statement defines is a variable of this
+  // shape (a claim to prove declares its vectors this way).
+  std::optional<Shape> other_variables;
 };
 
 struct ParsedProgram {

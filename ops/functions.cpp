@@ -20,6 +20,19 @@ Expr build_pow(Args a, Axis) {
   return pow(a[0], numerator(*k).convert_to<long>());
 }
 
+// grad(f, x): reverse mode on the typed expression, as a node of the same
+// graph, so it can be evaluated, differentiated again or proved equal to a
+// formula.
+Expr build_grad(Args a, Axis) {
+  const Graph& g = a[1].graph();
+  if (!g.is_variable(a[1].id()))
+    throw std::invalid_argument("grad: the second argument must be a variable, e.g. grad(f, z)");
+  if (!a[0].shape().is_scalar())
+    throw std::invalid_argument(fmt::format("grad: the first argument has shape {}; it must be a scalar "
+                                            "(wrap it in sum(...))", to_string(a[0].shape())));
+  return {a[0].graph(), grad(a[0], {a[1]}).gradients.front()};
+}
+
 constexpr std::array kFunctions{
     FunctionInfo{.name = "exp", .build = [](Args a, Axis) { return exp(a[0]); }},
     FunctionInfo{.name = "log", .build = [](Args a, Axis) { return log(a[0]); }},
@@ -35,6 +48,7 @@ constexpr std::array kFunctions{
     FunctionInfo{.name = "cross_entropy", .min_args = 2, .max_args = 2,
                  .build = [](Args a, Axis) { return cross_entropy(a[0], a[1]); }},
     FunctionInfo{.name = "sigmoid", .build = [](Args a, Axis) { return sigmoid(a[0]); }},
+    FunctionInfo{.name = "grad", .min_args = 2, .max_args = 2, .build = build_grad},
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The functions of the expression language (engine/parser.hpp): exp, log,
-// pow, sum, max, mean, softmax, log_softmax, cross_entropy, sigmoid.
+// pow, sum, max, mean, softmax, log_softmax, cross_entropy, sigmoid, and
+// grad(f, x), reverse mode as a function.
 #pragma once
 
 #include <span>

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev              # sanitizer and fuzzer builds
   graphviz                                 # SVG figures of expression graphs
+  chromium                                 # headless browser tests of the HTML pages
 )
 if [[ ${1:-} == --bench ]]; then
   packages+=(python3 libginac-dev)         # bench/prover_table.py and its GiNaC column
