@@ -37,6 +37,12 @@ Location locate(std::string_view input, std::size_t offset) {
   return at;
 }
 
+// A name or token as a message quotes it: a long one by its ends.
+std::string shorten(std::string_view text) {
+  if (text.size() <= 40) return std::string(text);
+  return fmt::format("{}...{} ({} characters)", text.substr(0, 20), text.substr(text.size() - 10), text.size());
+}
+
 std::string render_error(const std::string& message, std::string_view input, std::size_t offset) {
   const Location at = locate(input, offset);
   return fmt::format("line {}, column {}: {}\n{}", at.line, at.column, message, at.excerpt);
@@ -70,6 +76,9 @@ std::string closest_name(std::string_view name, std::span<const std::string_view
   // A suggestion must share more than it changes.
   std::size_t best_distance = std::max<std::size_t>(2, name.size() / 2) + 1;
   for (std::string_view c : candidates) {
+    // The distance is at least the difference in length: a very long name needs no table.
+    const std::size_t gap = name.size() > c.size() ? name.size() - c.size() : c.size() - name.size();
+    if (gap >= best_distance) continue;
     const std::size_t d = distance(name, c);
     if (d < best_distance) best_distance = d, best = std::string(c);
   }
@@ -108,7 +117,7 @@ class Parser {
       }
       Expr value = expression();
       if (token_.kind != TokenKind::Separator && token_.kind != TokenKind::End)
-        fail(token_.offset, fmt::format("expected an operator, ';' or the end, found '{}'", token_.text));
+        fail(token_.offset, fmt::format("expected an operator, ';' or the end, found '{}'", shorten(token_.text)));
       if (!name.empty()) statements_[name] = value;
       out.result = value;
     }
@@ -172,7 +181,7 @@ class Parser {
   static std::string describe(const Token& t) {
     if (t.kind == TokenKind::End) return "the end of the input";
     if (t.kind == TokenKind::Separator) return t.text == "\n" ? "the end of the line" : "';'";
-    return fmt::format("'{}'", t.text);
+    return fmt::format("'{}'", shorten(t.text));
   }
 
   [[noreturn]] void fail(std::size_t offset, const std::string& message) const {
@@ -354,7 +363,8 @@ class Parser {
       fail(t.offset, fmt::format("'{}' is not allowed: constants must be finite numbers", t.text));
     if (context_.other_variables)
       return build(t.offset, [&] { return variable(g_, std::string(t.text), *context_.other_variables); });
-    fail(t.offset, fmt::format("unknown name '{}': it is no earlier statement and no variable with a value", t.text));
+    fail(t.offset, fmt::format("unknown name '{}': it is no earlier statement and no variable with a value",
+                               shorten(t.text)));
   }
 
   [[noreturn, gnu::noinline]] void fail_nesting(std::size_t offset) const {
@@ -449,7 +459,7 @@ class Parser {
       std::vector<std::string_view> names;
       for (const FunctionInfo& k : context_.functions) names.push_back(k.name);
       const std::string suggestion = closest_name(name, names);
-      fail(offset, fmt::format("unknown function '{}'{}", name,
+      fail(offset, fmt::format("unknown function '{}'{}", shorten(name),
                                suggestion.empty() ? "" : fmt::format("; did you mean '{}'?", suggestion)));
     }
     if (axis && !f->accepts_axis) fail(offset, fmt::format("{} takes no axis= argument", name));
@@ -478,6 +488,9 @@ class Parser {
 }  // namespace
 
 ParsedProgram parse_program(Graph& g, std::string_view text, const ParseContext& context) {
+  if (text.size() > kMaxInputBytes)
+    throw ParseError(fmt::format("the input is {} bytes, more than the limit of {} bytes", text.size(), kMaxInputBytes),
+                     text, 0);
   return Parser(g, text, context).program();
 }
 

@@ -12,7 +12,7 @@
 // Precedence, loosest first: + - (left), * / (left), unary -, ^ (left; its
 // exponent must be an integer constant). Numbers are read exactly as
 // rationals. Nesting is bounded (kMaxNesting): deeper input is an error, not
-// a stack overflow.
+// a stack overflow; so is the input's length (kMaxInputBytes).
 #pragma once
 
 #include <map>
@@ -49,6 +49,9 @@ struct Arithmetic {
 };
 
 inline constexpr int kMaxNesting = 1000;
+// Longer input is rejected before it is read: ddx expressions are short, and
+// this keeps every pass over the text (and every message quoting it) small.
+inline constexpr std::size_t kMaxInputBytes = std::size_t{1} << 20;
 
 // A syntax, name or shape error at a position of the input. what() is the
 // message followed by the offending line and a caret under the spot.
@@ -80,7 +83,8 @@ struct ParsedProgram {
   std::map<std::string, Expr, std::less<>> statements;  // named statements, the last definition of each
 };
 
-// Parses `text` into nodes of `g`. Throws ParseError.
+// Parses `text` into nodes of `g`. Throws ParseError, also when `text` is
+// longer than kMaxInputBytes.
 ParsedProgram parse_program(Graph& g, std::string_view text, const ParseContext& context);
 
 // The known name closest to `name` by edit distance, or "" when none is close.
