@@ -13,8 +13,19 @@ Integer pow10(long e) {
   return r;
 }
 
+// More digits than any precision ddx offers can use (and reading them costs
+// time quadratic in their count).
+constexpr long kMaxDigits = 20000;
+
 [[noreturn]] void bad(std::string_view text, std::string_view why) {
-  throw std::invalid_argument(fmt::format("'{}' is not a number: {}", text, why));
+  // A long text is quoted by its ends, so the message stays short.
+  const std::string quoted = text.size() <= 64 ? std::string(text)
+                                                : fmt::format("{}...{}", text.substr(0, 30), text.substr(text.size() - 30));
+  throw std::invalid_argument(fmt::format("'{}' is not a number: {}", quoted, why));
+}
+
+void count_digit(std::string_view whole, long& count) {
+  if (++count > kMaxDigits) bad(whole, fmt::format("more than {} digits", kMaxDigits));
 }
 
 // Parses an optionally signed decimal with optional fraction and exponent.
@@ -25,10 +36,14 @@ Rational parse_decimal(std::string_view whole, std::string_view s) {
   Integer digits = 0;
   long scale = 0;  // value = digits * 10^-scale
   bool any = false;
-  for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, any = true)
+  long count = 0;
+  for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, any = true) {
+    count_digit(whole, count);
     digits = digits * 10 + (s[i] - '0');
+  }
   if (i < s.size() && s[i] == '.') {
     for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, any = true) {
+      count_digit(whole, count);
       digits = digits * 10 + (s[i] - '0');
       ++scale;
     }
@@ -74,6 +89,13 @@ Rational parse_rational(std::string_view text) {
   const Rational den = parse_decimal(text, trim(s.substr(slash + 1)));
   if (den == 0) bad(text, "division by zero");
   return num / den;
+}
+
+bool exceeds_exact_limit(const Rational& r) {
+  constexpr unsigned kMaxBits = 132878;  // ⌈40000·log2(10)⌉
+  static_assert(kMaxExactDigits == 40000);
+  auto bits = [](const Integer& n) { return n == 0 ? 0u : static_cast<unsigned>(msb(abs(n))) + 1; };
+  return bits(numerator(r)) > kMaxBits || bits(denominator(r)) > kMaxBits;
 }
 
 std::string to_string(const Rational& r) {

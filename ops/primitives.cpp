@@ -277,25 +277,46 @@ bool is_neutral(const Expr& e, int value, const Expr& other) {
   return r && *r == value && same_result_shape(other, e);
 }
 
+// Folding is exact, and statements can square a constant again and again
+// (a = a * a), doubling its digits each time: past kMaxExactDigits ddx
+// refuses rather than spend minutes and gigabytes on one number.
+Expr folded(Graph& g, const Rational& value, std::string_view op) {
+  if (exceeds_exact_limit(value))
+    throw std::invalid_argument(fmt::format(
+        "{}: the exact value of these constants has more than {} digits, beyond what ddx folds", op,
+        kMaxExactDigits));
+  return constant(g, value);
+}
+
+// Dividing by an exact 0 is an error in the input, not a value to evaluate.
+void check_divisor(const Expr& b) {
+  if (!b.graph().is_constant(b.id())) return;
+  const auto& values = b.graph().attr(b.id()).values;
+  for (std::size_t k = 0; k < values.size(); ++k)
+    if (values[k] == 0)
+      throw std::invalid_argument(values.size() == 1 ? std::string("/: division by the constant 0")
+                                                     : fmt::format("/: element {} of the constant divisor is 0", k));
+}
+
 }  // namespace
 
 Expr operator+(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
-  if (ca && cb) return constant(a.graph(), *ca + *cb);
+  if (ca && cb) return folded(a.graph(), *ca + *cb, "+");
   if (is_neutral(b, 0, a)) return a;
   if (is_neutral(a, 0, b)) return b;
   return make(ids().add, {a, b});
 }
 Expr operator-(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
-  if (ca && cb) return constant(a.graph(), *ca - *cb);
+  if (ca && cb) return folded(a.graph(), *ca - *cb, "-");
   if (is_neutral(b, 0, a)) return a;
   if (is_neutral(a, 0, b)) return -b;
   return make(ids().sub, {a, b});
 }
 Expr operator*(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
-  if (ca && cb) return constant(a.graph(), *ca * *cb);
+  if (ca && cb) return folded(a.graph(), *ca * *cb, "*");
   if (is_neutral(b, 1, a)) return a;
   if (is_neutral(a, 1, b)) return b;
   if (is_neutral(b, -1, a)) return -a;
@@ -303,8 +324,9 @@ Expr operator*(Expr a, Expr b) {
   return make(ids().mul, {a, b});
 }
 Expr operator/(Expr a, Expr b) {
+  check_divisor(b);
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
-  if (ca && cb && *cb != 0) return constant(a.graph(), *ca / *cb);
+  if (ca && cb) return folded(a.graph(), *ca / *cb, "/");
   if (is_neutral(b, 1, a)) return a;
   return make(ids().div, {a, b});
 }

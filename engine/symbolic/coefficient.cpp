@@ -1,6 +1,9 @@
 #include "engine/symbolic/coefficient.hpp"
 
+#include <fmt/format.h>
+
 #include <limits>
+#include <stdexcept>
 
 namespace ddx::sym {
 namespace {
@@ -55,6 +58,11 @@ Coefficient::Coefficient(const Rational& r) {
     num_ = n.convert_to<std::int64_t>();
     den_ = d.convert_to<std::int64_t>();
   } else {
+    // x^k of a constant squares its coefficient k times over: refuse before it takes minutes.
+    if (exceeds_exact_limit(r))
+      throw std::invalid_argument(
+          fmt::format("symbolic: an exact coefficient has more than {} digits, beyond what ddx simplifies",
+                      kMaxExactDigits));
     big_ = std::make_shared<const Rational>(r);
   }
 }
