@@ -100,6 +100,9 @@ NodeId Graph::add(OpId op, std::span<const NodeId> inputs, Attr attr) {
     node.in[k] = inputs[k];
   }
   node.shape = info.infer_shape(*this, inputs, attr);
+  if (node.shape.size() > kMaxElements)
+    throw ShapeError(fmt::format("{}: the result would have shape {}, {} elements; the limit is {}", info.name,
+                                 to_string(node.shape), node.shape.size(), kMaxElements));
   return insert(node, std::move(attr));
 }
 

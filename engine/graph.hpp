@@ -19,6 +19,9 @@ namespace ddx {
 using NodeId = std::uint32_t;
 using OpId = std::uint16_t;
 inline constexpr int kMaxInputs = 3;
+// The most elements one node's value may have (broadcasting a long column
+// against a long row multiplies sizes): Graph::add refuses larger results.
+inline constexpr std::int64_t kMaxElements = std::int64_t{1} << 24;
 
 // Attributes that make two nodes with the same op and inputs different.
 struct Attr {
@@ -47,7 +50,8 @@ class Graph {
   Graph& operator=(const Graph&) = delete;
 
   // Adds (or finds) the node op(inputs) with attributes attr. The shape is
-  // inferred by the op's shape rule, which throws ShapeError on a mismatch.
+  // inferred by the op's shape rule, which throws ShapeError on a mismatch
+  // (and so does a shape of more than kMaxElements elements).
   NodeId add(OpId op, std::span<const NodeId> inputs, Attr attr = {});
 
   // Leaves. A variable is identified by its name; declaring a name again with
