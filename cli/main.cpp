@@ -143,12 +143,15 @@ int run_prove(ProveCommand& o, bool classes_given) {
 
 struct GradCommand {
   ddx::GradRequest request;
+  std::string file;  // --file: the expression is read from here
   std::string precision = "double";
   bool json = false;
 };
 
-int run_grad(GradCommand& o) {
+int run_grad(GradCommand& o, bool expression_given) {
   using namespace ddx;
+  if (!o.file.empty()) o.request.expression = read_expression_file(o.file);
+  else if (!expression_given) throw InputError("grad: give the expression as an argument or with --file PATH");
   o.request.precision = parse_precision(o.precision);
   const GradResult result = ddx::run_grad(o.request);
   if (o.json) std::cout << render_json(result).dump(2) << "\n";
@@ -206,9 +209,13 @@ int main(int argc, char** argv) {
 
   GradCommand gr;
   CLI::App* grad = app.add_subcommand("grad", "Value and gradient of a typed expression (exit 1 when not finite)");
-  grad->add_option("expression", gr.request.expression,
-                   "The expression, e.g. \"p = softmax(z); -sum(y * log(p))\" (after -- when it starts with '-')")
-      ->required();
+  CLI::Option* grad_expression =
+      grad->add_option("expression", gr.request.expression,
+                       "The expression, e.g. \"p = softmax(z); -sum(y * log(p))\" (after -- when it starts with '-')");
+  grad->add_option("--file", gr.file,
+                   "Read the expression from the file PATH instead ('-': standard input; at most 1 MiB)")
+      ->option_text("PATH")
+      ->excludes(grad_expression);
   grad->add_option("--wrt", gr.request.wrt, "Variables to differentiate with respect to, comma-separated")
       ->required();
   grad->add_option("--at", gr.request.at, "Values of the variables, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"")->required();
@@ -225,7 +232,7 @@ int main(int argc, char** argv) {
   try {
     if (derive->parsed()) return run_derive(d);
     if (prove->parsed()) return run_prove(pr, prove->count("--classes") > 0);
-    if (grad->parsed()) return run_grad(gr);
+    if (grad->parsed()) return run_grad(gr, grad_expression->count() > 0);
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";
     return kBadUsage;

@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <map>
 
 #include "derivations/claim.hpp"
@@ -169,9 +174,40 @@ GradResult run_grad(const GradRequest& request) {
   if (request.simplify) {
     result.simplified = true;
     result.assumptions = request.assumptions;
-    simplify(g, program, gradient, context, result);
+    try {
+      simplify(g, program, gradient, context, result);
+    } catch (const std::domain_error& e) {  // the symbolic algebra meets 1/0 or log(0): no canonical form
+      throw InputError(fmt::format("--simplify: the gradient has no symbolic form here: {}", e.what()));
+    }
   }
   return result;
+}
+
+std::string read_expression_file(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+      throw InputError(fmt::format("--file {}: cannot read it: it is a directory", path));
+    file.open(path, std::ios::binary);
+    if (!file) throw InputError(fmt::format("--file {}: cannot read it: {}", path, std::strerror(errno)));
+    in = &file;
+  }
+  std::string text;
+  char buffer[1 << 16];
+  while (in->read(buffer, sizeof buffer), in->gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in->gcount()));
+    if (text.size() > kMaxInputBytes) {
+      std::error_code error;
+      const auto size = path == "-" ? 0 : std::filesystem::file_size(path, error);
+      throw InputError(fmt::format("--file {}: the input is {} bytes, more than the limit of {} bytes", path,
+                                   size > 0 && !error ? std::to_string(size) : "more than " + std::to_string(text.size()),
+                                   kMaxInputBytes));
+    }
+  }
+  if (in->bad()) throw InputError(fmt::format("--file {}: cannot read it: {}", path, std::strerror(errno)));
+  return text;
 }
 
 namespace {

@@ -45,6 +45,11 @@ struct GradResult {
 // --wrt variable that does not occur, a loss that is not a scalar.
 GradResult run_grad(const GradRequest& request);
 
+// The expression in the file at `path` ("-": standard input), for --file.
+// Throws InputError when it cannot be read or is longer than kMaxInputBytes
+// (engine/parser.hpp), without reading past the limit.
+std::string read_expression_file(const std::string& path);
+
 std::string render_text(const GradResult& result);
 nlohmann::ordered_json render_json(const GradResult& result);
 
