@@ -24,13 +24,13 @@
 namespace ddx {
 namespace {
 
-struct Binding {
-  Shape shape;
-  std::vector<Rational> values;
+struct PointValues {
+  ExactBindings values;
+  std::map<std::string, Shape, std::less<>> shapes;
 };
 
 // --at is itself a program of statements "name = constant".
-std::map<std::string, Binding, std::less<>> parse_bindings(const std::string& at) {
+PointValues parse_bindings(const std::string& at) {
   Graph scratch;
   ParsedProgram program;
   try {
@@ -38,24 +38,23 @@ std::map<std::string, Binding, std::less<>> parse_bindings(const std::string& at
   } catch (const ParseError& e) {
     throw InputError(fmt::format("--at: {}", e.what()));
   }
-  std::map<std::string, Binding, std::less<>> out;
+  PointValues out;
   for (const auto& [name, value] : program.statements) {
     if (!scratch.is_constant(value.id()))
       throw InputError(fmt::format("--at: the value of '{}' must be a number or a literal such as [2, 1, 0.1]", name));
-    out[name] = {value.shape(), scratch.attr(value.id()).values};
+    out.values[name] = scratch.attr(value.id()).values;
+    out.shapes[name] = value.shape();
   }
-  if (out.empty()) throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
+  if (out.values.empty())
+    throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
   return out;
 }
 
 template <class T>
-void evaluate(const Graph& g, const Gradient& gradient, const std::map<std::string, Binding, std::less<>>& bindings,
-              GradResult& result) {
-  ExactBindings exact;
-  for (const auto& [name, b] : bindings) exact[name] = b.values;
+void evaluate(const Graph& g, const Gradient& gradient, const ExactBindings& bindings, GradResult& result) {
   std::vector<NodeId> roots{gradient.loss};
   roots.insert(roots.end(), gradient.gradients.begin(), gradient.gradients.end());
-  const Evaluation<T> ev(g, roots, round_bindings<T>(exact));
+  const Evaluation<T> ev(g, roots, round_bindings<T>(bindings));
   if (ev.nonfinite()) result.nonfinite = explain_nonfinite(g, ev, *ev.nonfinite());
   result.value = format_scalar(ev.scalar(gradient.loss));
   for (std::size_t k = 0; k < gradient.gradients.size(); ++k)
@@ -104,8 +103,48 @@ sym::PolyRef simplify_under(sym::Context& ctx, sym::PolyRef p,
   return p;
 }
 
+// Evaluates the simplified formulas at the point, 100 digits, and compares
+// them with reverse mode's values at the chosen precision.
+void compare_with_symbolic(const Graph& g, const sym::Context& ctx, const std::vector<std::vector<sym::PolyRef>>& formulas,
+                           const PointValues& bindings, GradResult& result) {
+  if (result.nonfinite) return;  // nothing finite to compare with
+  const Bindings<Float100> point = round_bindings<Float100>(bindings.values);
+  std::vector<NodeId> opaque;
+  for (std::size_t a = 0; a < ctx.atom_count(); ++a)
+    if (ctx.atom(static_cast<sym::AtomId>(a)).kind == sym::AtomKind::Opaque)
+      opaque.push_back(static_cast<NodeId>(ctx.atom(static_cast<sym::AtomId>(a)).row));
+  const Evaluation<Float100> graph_values(g, opaque, point);
+  sym::PolyEvaluator<Float100> evaluator(ctx, [&](const sym::Atom& a) -> Float100 {
+    if (a.kind == sym::AtomKind::Opaque) return graph_values.value(static_cast<NodeId>(a.row))[a.col];
+    const Shape& shape = bindings.shapes.at(a.name);
+    return point.at(a.name).at(static_cast<std::size_t>((a.row < 0 ? 0 : a.row) * shape.cols() + (a.col < 0 ? 0 : a.col)));
+  });
+  // Reverse mode rounds once per node of the sweep (a few dozen for these
+  // expressions), each by at most half an ulp: 1000 units of the precision's
+  // epsilon, relative to max(1, |value|), bound that with room to spare,
+  // while any mistake in a formula shows as a difference of order one.
+  const double tolerance = 1000 * with_scalar(result.precision, []<class T>(std::type_identity<T>) {
+    return static_cast<double>(std::numeric_limits<T>::epsilon());
+  });
+  result.symbolic_difference = 0;
+  for (std::size_t k = 0; k < formulas.size(); ++k) {
+    VariableGradient& v = result.gradients[k];
+    for (std::size_t e = 0; e < formulas[k].size(); ++e) {
+      const Float100 exact = evaluator.value(formulas[k][e]);
+      v.symbolic_values.push_back(with_scalar(result.precision, [&]<class T>(std::type_identity<T>) {
+        return format_scalar(static_cast<T>(exact));
+      }));
+      const Float100 numeric = to_scalar<Float100>(parse_rational(v.values[e]));
+      const Float100 scale = std::max(Float100(1), Float100(abs(exact)));
+      const double difference = static_cast<double>(Float100(abs(Float100(numeric - exact)) / scale));
+      if (!(difference <= result.symbolic_difference)) result.symbolic_difference = difference;
+    }
+  }
+  result.symbolic_agrees = result.symbolic_difference <= tolerance;
+}
+
 void simplify(Graph& g, const ParsedProgram& program, const Gradient& gradient, const ParseContext& context,
-              GradResult& result) {
+              const PointValues& bindings, GradResult& result) {
   using namespace sym;
   Context ctx;
   Scalarizer scalars(ctx, g);
@@ -129,27 +168,31 @@ void simplify(Graph& g, const ParsedProgram& program, const Gradient& gradient, 
   // p = softmax(z), names those products in the output: p₁ for exp(z₁)·S⁻¹.
   for (const auto& [name, value] : program.statements) printer.name_elements(name, scalars.values(value.id()));
   printer.set_families(g);
+  std::vector<std::vector<PolyRef>> formulas;
   for (std::size_t k = 0; k < gradient.gradients.size(); ++k) {
-    const std::vector<Value> elements = scalars.values(gradient.gradients[k]);
-    for (const Value& e : elements)
-      result.gradients[k].symbolic.push_back(printer.text(simplify_under(ctx, e.poly(), solved)));
+    formulas.emplace_back();
+    for (const Value& e : scalars.values(gradient.gradients[k])) {
+      formulas.back().push_back(simplify_under(ctx, e.poly(), solved));
+      result.gradients[k].symbolic.push_back(printer.text(formulas.back().back()));
+    }
   }
+  compare_with_symbolic(g, ctx, formulas, bindings, result);
 }
 
 }  // namespace
 
-GradResult run_grad(const GradRequest& request) {
+GradSession grad_session(const GradRequest& request) {
   if (!request.assumptions.empty() && !request.simplify) throw InputError("--assume: only with --simplify");
-  const auto bindings = parse_bindings(request.at);
-  std::map<std::string, Shape, std::less<>> shapes;
-  for (const auto& [name, b] : bindings) shapes[name] = b.shape;
-  const ParseContext context = builtin_parse_context(shapes);
+  GradSession session;
+  Graph& g = *session.graph;
+  const PointValues bindings = parse_bindings(request.at);
+  session.bindings = bindings.values;
+  const ParseContext context = builtin_parse_context(bindings.shapes);
 
-  Graph g;
-  const ParsedProgram program = parse_program(g, request.expression, context);
-  const Expr loss = program.result;
+  session.program = parse_program(g, request.expression, context);
+  const Expr loss = session.program.result;
   if (!loss.shape().is_scalar())
-    throw InputError(fmt::format("the expression has shape {}: ddx grad needs a scalar (wrap it in sum(...))",
+    throw InputError(fmt::format("the expression has shape {}: its gradient needs a scalar (wrap it in sum(...))",
                                  to_string(loss.shape())));
 
   const std::vector<std::string> names = split_names(request.wrt);
@@ -157,7 +200,7 @@ GradResult run_grad(const GradRequest& request) {
   const NodeId root = loss.id();
   const std::vector<NodeId> reached = topological_order(g, std::span(&root, 1));
   std::vector<Expr> wrt;
-  GradResult result;
+  GradResult& result = session.result;
   for (const std::string& name : names) {
     auto it = std::find_if(reached.begin(), reached.end(),
                            [&](NodeId id) { return g.is_variable(id) && g.attr(id).name == name; });
@@ -166,22 +209,25 @@ GradResult run_grad(const GradRequest& request) {
     wrt.emplace_back(g, *it);
     result.gradients.push_back({.name = name, .shape = g.shape(*it)});
   }
-  const Gradient gradient = grad(loss, wrt);
+  session.gradient = grad(loss, wrt);
 
   result.expression = request.expression;
   result.precision = request.precision;
-  with_scalar(request.precision, [&]<class T>(std::type_identity<T>) { evaluate<T>(g, gradient, bindings, result); });
+  with_scalar(request.precision,
+              [&]<class T>(std::type_identity<T>) { evaluate<T>(g, session.gradient, bindings.values, result); });
   if (request.simplify) {
     result.simplified = true;
     result.assumptions = request.assumptions;
     try {
-      simplify(g, program, gradient, context, result);
+      simplify(g, session.program, session.gradient, context, bindings, result);
     } catch (const std::domain_error& e) {  // the symbolic algebra meets 1/0 or log(0): no canonical form
       throw InputError(fmt::format("--simplify: the gradient has no symbolic form here: {}", e.what()));
     }
   }
-  return result;
+  return session;
 }
+
+GradResult run_grad(const GradRequest& request) { return std::move(grad_session(request).result); }
 
 std::string read_expression_file(const std::string& path) {
   std::ifstream file;
@@ -231,6 +277,12 @@ std::string render_text(const GradResult& r) {
       for (std::size_t k = 0; k < v.symbolic.size(); ++k)
         out += fmt::format("  ∂/∂{}{} = {}\n", v.name, v.symbolic.size() > 1 ? sym::subscript(static_cast<long>(k) + 1) : "",
                            v.symbolic[k]);
+    if (!r.nonfinite) {
+      for (const VariableGradient& v : r.gradients)
+        out += fmt::format("  at the point: ∂/∂{} = [{}]\n", v.name, join(v.symbolic_values));
+      out += fmt::format("  reverse mode and the formulas {} (largest difference {:.1e}, relative to max(1, |value|))\n",
+                         r.symbolic_agrees ? "agree" : "DIFFER", r.symbolic_difference);
+    }
   }
   if (r.nonfinite) out += fmt::format("Non-finite values: {}\n", *r.nonfinite);
   return out;
@@ -247,6 +299,12 @@ nlohmann::ordered_json render_json(const GradResult& r) {
     j["assumptions"] = r.assumptions;
     j["symbolic"] = nlohmann::ordered_json::object();
     for (const VariableGradient& v : r.gradients) j["symbolic"][v.name] = v.symbolic;
+    if (!r.nonfinite) {
+      j["symbolic_values"] = nlohmann::ordered_json::object();
+      for (const VariableGradient& v : r.gradients) j["symbolic_values"][v.name] = v.symbolic_values;
+      j["symbolic_difference"] = r.symbolic_difference;
+      j["symbolic_agrees"] = r.symbolic_agrees;
+    }
   }
   j["nonfinite"] = r.nonfinite ? nlohmann::ordered_json(*r.nonfinite) : nlohmann::ordered_json(nullptr);
   return j;

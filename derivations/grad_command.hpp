@@ -4,10 +4,14 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/eval.hpp"
+#include "engine/grad.hpp"
+#include "engine/parser.hpp"
 #include "engine/scalar.hpp"
 #include "engine/shape.hpp"
 
@@ -27,6 +31,9 @@ struct VariableGradient {
   Shape shape;
   std::vector<std::string> values;    // decimal, every digit of the precision
   std::vector<std::string> symbolic;  // one per element, when simplified
+  // The simplified formulas evaluated at the point (100 digits, then rounded
+  // to the precision), to compare with reverse mode's values.
+  std::vector<std::string> symbolic_values;
 };
 
 struct GradResult {
@@ -36,13 +43,28 @@ struct GradResult {
   std::vector<VariableGradient> gradients;
   bool simplified = false;
   std::vector<std::string> assumptions;
+  // With simplify: the largest |reverse mode − symbolic| / max(1, |symbolic|)
+  // over every element, and whether it is within the precision's rounding.
+  double symbolic_difference = 0;
+  bool symbolic_agrees = true;
   // Set when a value or gradient is inf or NaN: which node and why.
   std::optional<std::string> nonfinite;
+};
+
+// Everything ddx grad builds, kept for the commands that show more of it
+// (ddx explain shows the sweep).
+struct GradSession {
+  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
+  ParsedProgram program;
+  Gradient gradient;
+  ExactBindings bindings;  // the values given with --at
+  GradResult result;
 };
 
 // Throws InputError or ParseError (both std::invalid_argument) for bad
 // usage: a parse error, a malformed --at, a variable without a value, a
 // --wrt variable that does not occur, a loss that is not a scalar.
+GradSession grad_session(const GradRequest& request);
 GradResult run_grad(const GradRequest& request);
 
 // The expression in the file at `path` ("-": standard input), for --file.
