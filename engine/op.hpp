@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@
 namespace ddx {
 
 class Expr;
+namespace index {  // the index calculus (engine/index/index_expr.hpp)
+struct Node;
+using Expr = std::shared_ptr<const Node>;
+}  // namespace index
 
 // A read-only view of an input value inside a kernel.
 template <class T> struct TensorView {
@@ -50,6 +55,21 @@ struct VjpContext {
 // back to each input's shape.
 using VjpRule = std::array<Expr, kMaxInputs> (*)(const VjpContext&);
 
+// What an op's index form sees: its inputs written in the index calculus, where
+// a vector over the classes carries the free index `free_index` (a scalar
+// none), and which of the inputs and the result are such vectors.
+struct IndexFormContext {
+  const Graph& graph;
+  NodeId node;
+  std::span<const index::Expr> inputs;
+  std::array<bool, kMaxInputs> input_indexed{};
+  bool result_indexed = false;
+  std::string free_index;
+};
+
+// The node's value in index notation, for proofs for every n.
+using IndexForm = index::Expr (*)(const IndexFormContext&);
+
 enum class Notation { Function, Infix, Prefix };
 
 struct OpInfo {
@@ -68,6 +88,9 @@ struct OpInfo {
   // scalarising a graph; null when the op has no algebraic form (max, equal):
   // its elements then become opaque atoms.
   Kernel<sym::Value> symbolic = nullptr;
+  // The value in index notation (engine/index/), for proofs for every n
+  // (derivations/claim_general.cpp); null when the op has none (equal).
+  IndexForm index_form = nullptr;
 
   template <class T> Kernel<T> kernel() const { return std::get<Kernel<T>>(kernels); }
 };

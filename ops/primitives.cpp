@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/index/index_expr.hpp"
 #include "engine/print.hpp"
 #include "ops/kernels.hpp"
 
@@ -14,6 +15,8 @@ namespace {
 using kernels::map_binary;
 using kernels::map_unary;
 using Contribs = std::array<Expr, kMaxInputs>;
+using IndexExpr = index::Expr;
+using IndexArgs = IndexFormContext;
 
 struct OpIds {
   OpId add, sub, mul, div, neg, exp, log, pow, sum, max, broadcast, equal, stop_gradient;
@@ -97,16 +100,19 @@ template <class Math> struct Unary {
 struct Add {
   template <class T> static T apply(const T& a, const T& b) { return a + b; }
   static Contribs vjp(const VjpContext& c) { return {c.grad(), c.grad()}; }
+  static IndexExpr index_form(const IndexArgs& a) { return index::add({a.inputs[0], a.inputs[1]}); }
 };
 struct Sub {
   template <class T> static T apply(const T& a, const T& b) { return a - b; }
   static Contribs vjp(const VjpContext& c) { return {c.grad(), c.needs[1] ? -c.grad() : Expr{}}; }
+  static IndexExpr index_form(const IndexArgs& a) { return index::subtract(a.inputs[0], a.inputs[1]); }
 };
 struct Mul {
   template <class T> static T apply(const T& a, const T& b) { return a * b; }
   static Contribs vjp(const VjpContext& c) {
     return {c.needs[0] ? c.grad() * c.input(1) : Expr{}, c.needs[1] ? c.grad() * c.input(0) : Expr{}};
   }
+  static IndexExpr index_form(const IndexArgs& a) { return index::mul({a.inputs[0], a.inputs[1]}); }
 };
 struct Div {
   template <class T> static T apply(const T& a, const T& b) { return a / b; }
@@ -115,6 +121,7 @@ struct Div {
     return {c.needs[0] ? c.grad() / c.input(1) : Expr{},
             c.needs[1] ? -(c.grad() * c.result() / c.input(1)) : Expr{}};
   }
+  static IndexExpr index_form(const IndexArgs& a) { return index::divide(a.inputs[0], a.inputs[1]); }
 };
 struct Equal {
   template <class T> static T apply(const T& a, const T& b) { return a == b ? T(1) : T(0); }
@@ -122,6 +129,7 @@ struct Equal {
 struct Neg {
   template <class T> static T apply(const T& x, const Graph&, NodeId) { return -x; }
   static Contribs vjp(const VjpContext& c) { return {-c.grad()}; }
+  static IndexExpr index_form(const IndexArgs& a) { return index::negate(a.inputs[0]); }
 };
 struct Exp {
   template <class T> static T apply(const T& x, const Graph&, NodeId) {
@@ -129,6 +137,7 @@ struct Exp {
     return exp(x);
   }
   static Contribs vjp(const VjpContext& c) { return {c.grad() * c.result()}; }
+  static IndexExpr index_form(const IndexArgs& a) { return index::exp_of(a.inputs[0]); }
 };
 struct Log {
   template <class T> static T apply(const T& x, const Graph&, NodeId) {
@@ -136,6 +145,7 @@ struct Log {
     return log(x);
   }
   static Contribs vjp(const VjpContext& c) { return {c.grad() / c.input(0)}; }
+  static IndexExpr index_form(const IndexArgs& a) { return index::log_of(a.inputs[0]); }
 };
 struct Pow {
   // x^k by repeated squaring, so integer powers are as exact as products.
@@ -152,9 +162,13 @@ struct Pow {
     if (k == 0) return {};  // x⁰ is the constant 1: no adjoint (not 0·x⁻¹, which is NaN at 0)
     return {c.grad() * (Rational(k) * pow(c.input(0), k - 1))};
   }
+  static IndexExpr index_form(const IndexArgs& a) {
+    return index::power(a.inputs[0], a.graph.attr(a.node).integer);
+  }
 };
 struct StopGradient {
   template <class T> static T apply(const T& x, const Graph&, NodeId) { return x; }
+  static IndexExpr index_form(const IndexArgs& a) { return a.inputs[0]; }  // the value is x
 };
 
 // ---- reductions and broadcasting -------------------------------------------
@@ -179,6 +193,14 @@ struct SumTo {
       out[k] = sym::Value(sym::current_context().from_terms(std::move(gathered[k])));
   }
   static Contribs vjp(const VjpContext& c) { return {broadcast_to(c.grad(), c.input(0).shape())}; }
+  // Over the classes: Σⱼ x(j), the free index renamed to a fresh bound one.
+  static IndexExpr index_form(const IndexArgs& a) {
+    if (!a.input_indexed[0] || a.result_indexed) return a.inputs[0];
+    std::set<std::string> taken = index::all_indices(a.inputs[0]);
+    taken.insert(a.free_index);
+    const std::string j = index::fresh_index(taken);
+    return index::sum_over(j, index::substitute_index(a.inputs[0], a.free_index, j));
+  }
 };
 struct MaxTo {
   template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
@@ -192,6 +214,14 @@ struct MaxTo {
     const Expr ties = sum_to(is_max, c.result().shape());
     return {(c.grad() / ties) * is_max};
   }
+  // Over the classes: an opaque scalar named after its argument. A proof that
+  // treats it as an arbitrary scalar m holds in particular for m = the maximum;
+  // its derivative (equal) has no index form, so only a max whose adjoint is
+  // stopped (stop_gradient) reaches a proof.
+  static IndexExpr index_form(const IndexArgs& a) {
+    if (!a.input_indexed[0] || a.result_indexed) return a.inputs[0];
+    return index::symbol("max(" + index::to_text(a.inputs[0]) + ")");
+  }
 };
 struct BroadcastTo {
   template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
@@ -201,6 +231,7 @@ struct BroadcastTo {
         out[r * s.cols() + c] = in[0].data[kernels::broadcast_index(in[0].shape, r, c)];
   }
   static Contribs vjp(const VjpContext& c) { return {sum_to(c.grad(), c.input(0).shape())}; }
+  static IndexExpr index_form(const IndexArgs& a) { return a.inputs[0]; }  // the same value at every i
 };
 
 template <class Op> KernelTable binary_kernels() { return kernels::kernel_table<Binary<Op>>(); }
@@ -211,44 +242,49 @@ template <class Op> Kernel<sym::Value> symbolic_unary() { return &Unary<Op>::tem
 OpIds register_all() {
   OpIds ids{};
   auto infix = [](std::string_view name, std::string_view symbol, int prec, std::string_view formula, auto shape,
-                  VjpRule vjp, KernelTable k, Kernel<sym::Value> symbolic) {
+                  VjpRule vjp, KernelTable k, Kernel<sym::Value> symbolic, IndexForm index_form) {
     return register_op({.name = name, .arity = 2, .notation = Notation::Infix, .symbol = symbol, .precedence = prec,
                         .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k,
-                        .symbolic = symbolic});
+                        .symbolic = symbolic, .index_form = index_form});
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
-                 Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId) = nullptr) {
+                 Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId),
+                 IndexForm index_form) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
-                        .kernels = k, .symbolic = symbolic});
+                        .kernels = k, .symbolic = symbolic, .index_form = index_form});
   };
   ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
-                  symbolic_binary<Add>());
+                  symbolic_binary<Add>(), Add::index_form);
   ids.sub = infix(kSub, "-", 10, "ā += ḡ; b̄ −= ḡ", broadcast_shape<kSub>, Sub::vjp, binary_kernels<Sub>(),
-                  symbolic_binary<Sub>());
+                  symbolic_binary<Sub>(), Sub::index_form);
   ids.mul = infix(kMul, "*", 20, "ā += ḡ·b; b̄ += ḡ·a", broadcast_shape<kMul>, Mul::vjp, binary_kernels<Mul>(),
-                  symbolic_binary<Mul>());
+                  symbolic_binary<Mul>(), Mul::index_form);
   ids.div = infix(kDiv, "/", 20, "ā += ḡ/b; b̄ −= ḡ·result/b", broadcast_shape<kDiv>, Div::vjp,
                   binary_kernels<Div>(),
-                  symbolic_binary<Div>());
+                  symbolic_binary<Div>(), Div::index_form);
   ids.neg = register_op({.name = kNeg, .arity = 1, .notation = Notation::Prefix, .symbol = "-", .precedence = 30,
                          .vjp_formula = "x̄ −= ḡ", .infer_shape = same_shape<kNeg>, .vjp = Neg::vjp,
-                         .kernels = unary_kernels<Neg>(), .symbolic = symbolic_unary<Neg>()});
-  ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>());
-  ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>(), symbolic_unary<Log>());
+                         .kernels = unary_kernels<Neg>(), .symbolic = symbolic_unary<Neg>(),
+                         .index_form = Neg::index_form});
+  ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>(),
+                 nullptr, Exp::index_form);
+  ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>(), symbolic_unary<Log>(),
+                 nullptr, Log::index_form);
   ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), symbolic_unary<Pow>(),
-                 exponent_attr_text);
+                 exponent_attr_text, Pow::index_form);
   ids.sum = call(kSum, 1, "x̄ += broadcast(ḡ)", reduce_shape<kSum>, SumTo::vjp, kernels::kernel_table<SumTo>(),
-                 &SumTo::symbolic, reduction_attr_text);
+                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form);
   ids.max = call(kMax, 1, "x̄ += ḡ at the maximum (ties share ḡ equally)", reduce_shape<kMax>, MaxTo::vjp,
-                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text);
+                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form);
   ids.broadcast = call(kBroadcast, 1, "x̄ += sum of ḡ over the broadcast axes", expand_shape<kBroadcast>,
                        BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(),
-                       &BroadcastTo::forward<sym::Value>, target_attr_text);
+                       &BroadcastTo::forward<sym::Value>, target_attr_text, BroadcastTo::index_form);
   ids.equal = call(kEqual, 2, "not differentiable: no adjoint flows", broadcast_shape<kEqual>, nullptr,
-                   binary_kernels<Equal>(), nullptr);
+                   binary_kernels<Equal>(), nullptr, nullptr, nullptr);
   ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
-                           unary_kernels<StopGradient>(), symbolic_unary<StopGradient>());
+                           unary_kernels<StopGradient>(), symbolic_unary<StopGradient>(), nullptr,
+                           StopGradient::index_form);
   return ids;
 }
 

@@ -249,6 +249,10 @@ bool positive_at(const Expr& e, const Context& context, std::set<std::string>& r
       return true;
     case Kind::Symbol:
       if (const Definition* d = context.find(e->name)) return positive_at(d->body, context, reasons, depth + 1);
+      if (context.positive.count(e->name)) {
+        reasons.insert(e->name + " > 0 (assumed)");
+        return true;
+      }
       return false;
     default: return false;
   }

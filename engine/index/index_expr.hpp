@@ -98,6 +98,8 @@ struct Hypothesis {
 
 struct Context {
   std::vector<Definition> definitions;
+  // Symbol families assumed > 0 (e.g. a temperature T): is_positive trusts them.
+  std::set<std::string> positive;
   const Definition* find(const std::string& name) const;
 };
 

@@ -714,6 +714,8 @@ Point random_point(int n, int which, const std::map<std::string, bool>& inputs, 
       std::sort(cuts.begin(), cuts.end());
       for (std::size_t k = 0; k + 1 < cuts.size(); ++k)
         values.push_back(Float50(static_cast<double>(cuts[k + 1] - cuts[k]) * 0x1.0p-40));
+    } else if (options.positive.count(name)) {
+      for (int k = 0; k < n; ++k) values.push_back(Float50(0.25 + 2.75 * unit(rng)));
     } else {
       for (int k = 0; k < n; ++k) values.push_back(Float50(6 * unit(rng) - 3));
     }

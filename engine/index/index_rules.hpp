@@ -101,6 +101,8 @@ struct NumericCheckOptions {
   // under the hypothesis Σⱼ yⱼ = 1); others are uniform in [−3, 3] (indexed)
   // or [1/4, 2] (scalars: a temperature or smoothing weight stays positive).
   std::set<std::string> normalized;
+  // Indexed symbols assumed positive, drawn uniform in [1/4, 3] instead.
+  std::set<std::string> positive;
   // |a − b| ≤ tolerance·max(1, |a|, |b|): 50-digit rounding of these small
   // expressions is below 1e-45; a genuine difference is far above 1e-40.
   double tolerance = 1e-40;
