@@ -10,6 +10,7 @@
 #include "derivations/claim.hpp"
 #include "derivations/every_n.hpp"
 #include "derivations/grad_command.hpp"
+#include "derivations/graph_command.hpp"
 #include "derivations/identities.hpp"
 #include "derivations/softmax_ce.hpp"
 
@@ -224,6 +225,21 @@ int main(int argc, char** argv) {
   grad->add_option("--assume", gr.request.assumptions, "With --simplify: an equation such as \"sum(y)=1\" (repeatable)");
   grad->add_flag("--json", gr.json, "Write JSON");
 
+  ddx::GraphRequest gq;
+  std::string graph_output;
+  CLI::App* graph = app.add_subcommand("graph", "Draw the graph of a typed expression (and its gradient) as DOT or SVG");
+  graph->add_option("expression", gq.expression,
+                    "The expression, e.g. \"p = softmax(z); -sum(y * log(p))\" (after -- when it starts with '-')")
+      ->required();
+  graph->add_option("--grad", gq.grad, "Also draw the gradient with respect to these variables (comma-separated), "
+                                       "beside the forward graph");
+  graph->add_option("--format", gq.format, "dot or svg (svg runs graphviz's dot)")->default_str("dot");
+  graph->add_option("-o,--output", graph_output, "Write to this file instead of standard output");
+  graph->add_option("--at", gq.at, "Values of the variables, e.g. \"z=[2,1,0.1]; y=[0,0,1]\": they fix the shapes "
+                                   "and label each node with its value (and adjoint, with --grad)");
+  graph->add_option("--shape", gq.shape, "Shapes of variables without a value, e.g. \"z=[3]; y=[3]\" ([2, 3] a matrix, "
+                                         "[] a scalar); a variable neither option names is a scalar");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -233,6 +249,7 @@ int main(int argc, char** argv) {
     if (derive->parsed()) return run_derive(d);
     if (prove->parsed()) return run_prove(pr, prove->count("--classes") > 0);
     if (grad->parsed()) return run_grad(gr, grad_expression->count() > 0);
+    if (graph->parsed()) return ddx::run_graph_command(gq, graph_output, std::cout);
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";
     return kBadUsage;
