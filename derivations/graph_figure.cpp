@@ -153,12 +153,13 @@ std::string to_dot(const Graph& g, const FigureOptions& o) {
   };
 
   if (clusters) {
+    // labelloc=b puts a cluster's label on top: with rankdir=BT graphviz flips it.
     out += "  subgraph cluster_forward {\n";
-    out += "    graph [id=\"cluster-forward\", class=\"forward\", label=\"forward\", labelloc=t, style=\"rounded\", color=\"#7a9cc6\"];\n";
+    out += "    graph [id=\"cluster-forward\", class=\"forward\", label=\"forward\", labelloc=b, style=\"rounded\", color=\"#7a9cc6\"];\n";
     for (NodeId id : forward) emit_node(id, false, "    ");
     out += "  }\n";
     out += "  subgraph cluster_gradient {\n";
-    out += "    graph [id=\"cluster-gradient\", class=\"gradient\", label=\"gradient (reverse mode)\", labelloc=t, "
+    out += "    graph [id=\"cluster-gradient\", class=\"gradient\", label=\"gradient (reverse mode)\", labelloc=b, "
            "style=\"rounded\", color=\"#d9946c\"];\n";
     for (NodeId id : gradient) emit_node(id, true, "    ");
     out += "  }\n";
