@@ -69,9 +69,10 @@ IndexExpr constant_form(const Graph& g, NodeId id, long classes) {
     const cpp_int num = abs(numerator(*value)), den = denominator(*value);
     if (num % classes == 0 || den % classes == 0)
       throw InputError(fmt::format(
-          "--general: the constant {} is a multiple of the number of classes ({}) or its inverse, so it may stand for "
-          "n (mean divides by n) and its meaning for every n is ambiguous; choose another --classes",
-          to_string(*value), classes));
+          "--general: {}: the constant {} is a multiple of the number of classes the claim was built with ({}) or of "
+          "its inverse, so it may stand for n (mean divides by n) and its meaning for every n is ambiguous; build the "
+          "claim with another number of classes",
+          describe(g, id), to_string(*value), classes));
   }
   return ix::constant(*value);
 }

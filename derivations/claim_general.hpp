@@ -23,7 +23,8 @@ namespace ddx {
 // particular:
 //   - a scalar constant whose numerator or denominator is a multiple of
 //     `classes` (mean() divides by n) is refused: the graph cannot tell
-//     whether it stands for n, so choose another --classes;
+//     whether it stands for n: build the claim with another number of classes
+//     (a prime such as 7 rarely collides);
 //   - max over the classes becomes an opaque scalar symbol: an identity proved
 //     for every value of that symbol holds for the maximum too;
 //   - the index forms are checked against the graph numerically at
