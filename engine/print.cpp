@@ -62,11 +62,15 @@ std::string node_ref(const Graph& g, NodeId id) {
 }
 
 std::string node_call(const Graph& g, NodeId id) {
+  return node_call(g, id, [&g](NodeId in) { return node_ref(g, in); });
+}
+
+std::string node_call(const Graph& g, NodeId id, const std::function<std::string(NodeId)>& name) {
   const Node& n = g.node(id);
   std::vector<std::string> args;
   std::vector<int> prec;
   for (NodeId in : n.inputs()) {
-    args.push_back(node_ref(g, in));
+    args.push_back(name(in));
     prec.push_back(1000);
   }
   return render(g, id, args, prec).first;

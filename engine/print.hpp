@@ -1,6 +1,7 @@
 // Printing nodes and expressions as text.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "engine/graph.hpp"
@@ -13,6 +14,8 @@ std::string node_ref(const Graph& g, NodeId id);
 
 // One level of a node, its inputs as references: "exp(%2)", "%3 / %5", "sum(%1, axis=1)".
 std::string node_call(const Graph& g, NodeId id);
+// The same with the inputs referred to by `name` (e.g. their statement names: "log(p)").
+std::string node_call(const Graph& g, NodeId id, const std::function<std::string(NodeId)>& name);
 
 // The whole expression in infix notation, e.g. "exp(z) / sum(exp(z))".
 // Shared subexpressions are printed in full each time they occur, so the text
