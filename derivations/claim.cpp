@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "derivations/claim_general.hpp"
 #include "derivations/inputs.hpp"
 #include "ops/functions.hpp"
 #include "ops/primitives.hpp"
@@ -67,9 +68,15 @@ std::vector<sym::Claim::Equality> parse_assumptions(Graph& g, const std::vector<
   return out;
 }
 
-Proof prove_claim(const ClaimRequest& request) {
-  if (request.classes < 1 || request.classes > 100000)
-    throw InputError(fmt::format("--classes: must lie in [1, 100000], got {}", request.classes));
+namespace {
+
+// The claim's graph, built with every vector variable of length `classes`.
+struct BuiltClaim {
+  Graph graph;
+  sym::Claim claim;
+};
+
+void build_claim(const ClaimRequest& request, long classes, BuiltClaim& out) {
   const EquationSplit at = split_equation(request.claim, "==", "--claim");
   const std::string& text = request.claim;
 
@@ -77,9 +84,9 @@ Proof prove_claim(const ClaimRequest& request) {
   const std::vector<std::string> scalars = split_names(request.scalars);
   for (const std::string& name : scalars) declared[name] = Shape::scalar();
   ParseContext context = builtin_parse_context(declared);
-  context.other_variables = Shape::vector(request.classes);
+  context.other_variables = Shape::vector(classes);
 
-  Graph g;
+  Graph& g = out.graph;
   // Statements before the claim ("p = softmax(z); ... == ...") hold on both sides.
   const std::size_t lhs_start = statement_start(text, at.relation);
   const ParsedProgram left = parse_program(g, blank_out(text, at.relation, text.size()), context);
@@ -92,7 +99,7 @@ Proof prove_claim(const ClaimRequest& request) {
     throw InputError(fmt::format("--claim: the left side has shape {} and the right side {}", to_string(lhs.shape()),
                                  to_string(rhs.shape())));
 
-  sym::Claim claim;
+  sym::Claim& claim = out.claim;
   claim.graph = &g;
   claim.lhs = lhs.id();
   claim.rhs = rhs.id();
@@ -112,11 +119,34 @@ Proof prove_claim(const ClaimRequest& request) {
     if (!occurs(g, name)) throw InputError(fmt::format("--positive: '{}' does not occur in the claim", name));
     claim.positive.insert(name);
   }
+}
 
-  if (request.general) throw InputError("--general with --claim: not available yet");
-  sym::ProverOptions options;
-  options.check_steps = request.check_steps;
-  return sym::prove_fixed(claim, options);
+}  // namespace
+
+Proof prove_claim(const ClaimRequest& request) {
+  if (!request.general) {
+    if (request.classes < 1 || request.classes > 100000)
+      throw InputError(fmt::format("--classes: must lie in [1, 100000], got {}", request.classes));
+    BuiltClaim built;
+    build_claim(request, request.classes, built);
+    sym::ProverOptions options;
+    options.check_steps = request.check_steps;
+    return sym::prove_fixed(built.claim, options);
+  }
+  // For every n: the graph is built at a number of classes that stands for n.
+  // A constant that is a multiple of it (or of its inverse) would be ambiguous,
+  // so the next prime is tried then; no constant is a multiple of all four.
+  const std::vector<long> candidates = {7, 11, 13, 17};
+  for (std::size_t k = 0;; ++k) {
+    BuiltClaim built;
+    build_claim(request, candidates[k], built);
+    try {
+      Proof proof = prove_claim_every_n(built.claim, candidates[k]);
+      return proof;
+    } catch (const InputError& e) {
+      if (k + 1 == candidates.size() || std::string_view(e.what()).find("ambiguous") == std::string_view::npos) throw;
+    }
+  }
 }
 
 }  // namespace ddx

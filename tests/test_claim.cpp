@@ -128,6 +128,29 @@ TEST(ClaimCli, BadUsageExitsWithTwo) {
   }
 }
 
+TEST(ClaimCli, ForEveryN) {
+  auto proven = run_ddx(std::string("prove --general --claim \"") + kSoftmaxCe + "\" --assume \"sum(y) = 1\" --json");
+  EXPECT_EQ(proven.status, 0) << proven.output;
+  const auto j = nlohmann::json::parse(proven.output);
+  EXPECT_EQ(j.at("classes"), "n");
+  EXPECT_TRUE(j.at("proven").get<bool>());
+  EXPECT_FALSE(j.at("steps").empty());
+
+  auto refuted = run_ddx(std::string("prove --general --claim \"") + kSoftmaxCe + "\"");
+  EXPECT_EQ(refuted.status, 1) << refuted.output;
+  EXPECT_NE(refuted.output.find("Σₖ yₖ − 1"), std::string::npos) << refuted.output;
+
+  // A constant equal to the number of classes the graph is first built with
+  // (7) is ambiguous there; the claim is then built with another.
+  auto seven = run_ddx("prove --general --claim \"grad(sum(7*z), z) == 7\"");
+  EXPECT_EQ(seven.status, 0) << seven.output;
+
+  auto both = run_ddx("prove --general --classes 4 --claim \"sum(softmax(z)) == 1\"");
+  EXPECT_EQ(both.status, 2) << both.output;
+  auto matrix = run_ddx("prove --general --claim \"sum(z) == sum([[1, 2], [3, 4]])\"");
+  EXPECT_EQ(matrix.status, 2) << matrix.output;
+}
+
 TEST(GradFunction, IsReverseModeInsideTheLanguage) {
   // d/dz Σ grad(Σ z³, z) = d/dz Σ 3z² = 6z.
   const auto r = run_ddx("grad \"sum(grad(sum(z*z*z), z))\" --wrt z --at \"z=[1, 2]\" --json");
