@@ -233,7 +233,9 @@ int main(int argc, char** argv) {
   prove->add_option("--claim", pr.claim.claim,
                     "Prove your own identity, e.g. \"grad(-sum(y*log(softmax(z))), z) == softmax(z) - y\"; "
                     "every variable is a vector of --classes elements unless --scalar says otherwise");
-  prove->add_option("--assume", pr.claim.assumptions, "With --claim: a hypothesis such as \"sum(y) = 1\" (repeatable)");
+  // One value per --assume, so that an expression after it stays positional.
+  prove->add_option("--assume", pr.claim.assumptions, "With --claim: a hypothesis such as \"sum(y) = 1\" (repeatable)")
+      ->allow_extra_args(false);
   prove->add_option("--scalar", pr.claim.scalars, "With --claim: variables that are scalars, comma-separated (e.g. T)");
   prove->add_option("--positive", pr.claim.positive, "With --claim: variables known to be positive (e.g. T)");
 
@@ -251,7 +253,8 @@ int main(int argc, char** argv) {
   grad->add_option("--at", gr.request.at, "Values of the variables, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"")->required();
   grad->add_option("--precision", gr.precision, "float, double, long-double, 50, 100")->default_str("double");
   grad->add_flag("--simplify", gr.request.simplify, "Also print the gradient simplified symbolically");
-  grad->add_option("--assume", gr.request.assumptions, "With --simplify: an equation such as \"sum(y)=1\" (repeatable)");
+  grad->add_option("--assume", gr.request.assumptions, "With --simplify: an equation such as \"sum(y)=1\" (repeatable)")
+      ->allow_extra_args(false);
   grad->add_flag("--json", gr.json, "Write JSON");
 
   ddx::GraphRequest gq;
@@ -282,7 +285,8 @@ int main(int argc, char** argv) {
   explain->add_option("--at", ex.request.at, "Values of the variables, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"")->required();
   explain->add_option("--precision", ex.precision, "float, double, long-double, 50, 100")->default_str("double");
   explain->add_option("--assume", ex.request.assumptions,
-                      "An equation such as \"sum(y)=1\" the symbolic gradient may use (repeatable)");
+                      "An equation such as \"sum(y)=1\" the symbolic gradient may use (repeatable)")
+      ->allow_extra_args(false);
   explain->add_option("--format", ex.format,
                       "text, json, or html: a self-contained page that steps through the sweep (Next/Previous, ← →)")
       ->default_str("text");

@@ -8,18 +8,21 @@
 namespace ddx {
 namespace {
 
+// A constant as the expression language writes it: 2, [2, 1, 0.1], or
+// [[1, 2], [3, 4]] for a matrix, so that it parses back to the same node.
 std::string constant_text(const Graph& g, NodeId id) {
   const auto& values = g.attr(id).values;
-  if (const Rational* r = g.uniform_constant(id); r && g.shape(id).is_scalar()) return to_string(*r);
+  const Shape& shape = g.shape(id);
+  if (shape.is_scalar()) return to_string(values.front());
+  auto row = [&](std::size_t begin, std::size_t count) {
+    std::string s = "[";
+    for (std::size_t k = 0; k < count; ++k) s += (k ? ", " : "") + to_string(values[begin + k]);
+    return s + "]";
+  };
+  if (shape.rank == 1) return row(0, values.size());
+  const auto cols = static_cast<std::size_t>(shape.cols());
   std::string s = "[";
-  for (std::size_t k = 0; k < values.size(); ++k) {
-    if (k) s += ", ";
-    if (k == 8 && values.size() > 10) {
-      s += fmt::format("... ({} values)", values.size());
-      break;
-    }
-    s += to_string(values[k]);
-  }
+  for (std::size_t r = 0; r < values.size() / cols; ++r) s += (r ? ", " : "") + row(r * cols, cols);
   return s + "]";
 }
 

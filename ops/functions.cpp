@@ -33,12 +33,36 @@ Expr build_grad(Args a, Axis) {
   return {a[0].graph(), grad(a[0], {a[1]}).gradients.front()};
 }
 
+// A shape written as a literal, e.g. the [2, 3] of broadcast(x, [2, 3]).
+Shape shape_argument(const Expr& e, std::string_view function) {
+  const Graph& g = e.graph();
+  const auto fail = [&] {
+    return std::invalid_argument(fmt::format("{}: the shape must be a literal of 1 or 2 positive integers, e.g. [3] "
+                                             "or [2, 3]", function));
+  };
+  if (!g.is_constant(e.id()) || e.shape().rank != 1 || e.shape().size() > 2) throw fail();
+  std::vector<std::int64_t> dims;
+  for (const Rational& d : g.attr(e.id()).values) {
+    if (denominator(d) != 1 || d < 1 || d > (1 << 24)) throw fail();
+    dims.push_back(numerator(d).convert_to<std::int64_t>());
+  }
+  return dims.size() == 1 ? Shape::vector(dims[0]) : Shape::matrix(dims[0], dims[1]);
+}
+
+// sum(x), sum(x, axis=k), or sum(x, [shape]): the sum down to a shape x broadcasts from.
+Expr build_sum(Args a, Axis axis) {
+  if (a.size() == 2) {
+    if (axis) throw std::invalid_argument("sum: give axis= or a target shape, not both");
+    return sum_to(a[0], shape_argument(a[1], "sum"));
+  }
+  return axis ? sum(a[0], *axis) : sum(a[0]);
+}
+
 constexpr std::array kFunctions{
     FunctionInfo{.name = "exp", .build = [](Args a, Axis) { return exp(a[0]); }},
     FunctionInfo{.name = "log", .build = [](Args a, Axis) { return log(a[0]); }},
     FunctionInfo{.name = "pow", .min_args = 2, .max_args = 2, .build = build_pow},
-    FunctionInfo{.name = "sum", .accepts_axis = true,
-                 .build = [](Args a, Axis axis) { return axis ? sum(a[0], *axis) : sum(a[0]); }},
+    FunctionInfo{.name = "sum", .max_args = 2, .accepts_axis = true, .build = build_sum},
     FunctionInfo{.name = "max", .accepts_axis = true,
                  .build = [](Args a, Axis axis) { return axis ? max(a[0], *axis) : max(a[0]); }},
     FunctionInfo{.name = "mean", .build = [](Args a, Axis) { return mean(a[0]); }},
@@ -49,6 +73,11 @@ constexpr std::array kFunctions{
                  .build = [](Args a, Axis) { return cross_entropy(a[0], a[1]); }},
     FunctionInfo{.name = "sigmoid", .build = [](Args a, Axis) { return sigmoid(a[0]); }},
     FunctionInfo{.name = "grad", .min_args = 2, .max_args = 2, .build = build_grad},
+    // The forms reverse mode writes into gradients, so that they print and parse back.
+    FunctionInfo{.name = "broadcast", .min_args = 2, .max_args = 2,
+                 .build = [](Args a, Axis) { return broadcast_to(a[0], shape_argument(a[1], "broadcast")); }},
+    FunctionInfo{.name = "equal", .min_args = 2, .max_args = 2, .build = [](Args a, Axis) { return equal(a[0], a[1]); }},
+    FunctionInfo{.name = "stop_gradient", .build = [](Args a, Axis) { return stop_gradient(a[0]); }},
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ template <const char* Name> Shape expand_shape(const Graph& g, std::span<const N
 }
 
 // ", axis=1" when the target keeps the rank and reduces one axis; "" for a
-// full reduction to a scalar; ", to=[3]" otherwise.
+// full reduction to a scalar; the target shape ", [3]" otherwise.
 std::string reduction_attr_text(const Graph& g, NodeId id) {
   const Shape& from = g.shape(g.node(id).in[0]);
   const Shape& to = g.attr(id).shape;
@@ -74,7 +74,7 @@ std::string reduction_attr_text(const Graph& g, NodeId id) {
       if (to.dims[i] != from.dims[i]) axis = i, ++count;
     if (count == 1) return fmt::format(", axis={}", axis);
   }
-  return fmt::format(", to={}", to_string(to));
+  return fmt::format(", {}", to_string(to));
 }
 
 std::string target_attr_text(const Graph& g, NodeId id) { return fmt::format(", {}", to_string(g.attr(id).shape)); }

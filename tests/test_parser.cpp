@@ -18,7 +18,8 @@ ParseContext context_with_vectors() {
                                 {"a", Shape::scalar()},
                                 {"b", Shape::scalar()},
                                 {"c", Shape::scalar()},
-                                {"X", Shape::matrix(2, 3)}});
+                                {"X", Shape::matrix(2, 3)},
+                                {"t", Shape::vector(12)}});
 }
 
 Expr parse(Graph& g, const std::string& text) { return parse_program(g, text, context_with_vectors()).result; }
@@ -55,6 +56,39 @@ TEST(Parser, PrintedExpressionsParseBackToTheSameNode) {
     const Expr again = parse(g, printed);
     EXPECT_EQ(first.id(), again.id()) << text << " printed as " << printed;
   }
+}
+
+TEST(Parser, GradientsPrintAndParseBackToTheSameNode) {
+  // Reverse mode writes broadcasts, sums down to a shape, max's tie mask and
+  // matrix constants: every one of them has a printed form that parses back.
+  const char* expressions[] = {
+      "grad(-sum(y * log(softmax(z))), z)",
+      "grad(sum(softmax(X) * X), X)",
+      "grad(-sum(y * log(softmax(z, T))), T)",
+      "grad(sum(max(X, axis=1)), X)",
+      "grad(sum(X * [[1, 2, 3], [4, 5, 6]]), X)",
+      "grad(sum(sum(X, axis=0) * [1, 2, 3]), X)",
+      "grad(mean(cross_entropy(softmax(X), X)), X)",
+      "grad(sum(stop_gradient(z) * z), z)",
+      "sum(X, [1, 3]) + broadcast(T, [1, 3])",
+      "sum([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] * t)",
+  };
+  for (const char* text : expressions) {
+    Graph g;
+    const Expr first = parse(g, text);
+    const std::string printed = to_infix(g, first.id());
+    Expr again;
+    EXPECT_NO_THROW(again = parse(g, printed)) << text << " printed as " << printed;
+    EXPECT_EQ(first.id(), again.id()) << text << " printed as " << printed;
+  }
+}
+
+TEST(Parser, ShapeArgumentsMustBeLiterals) {
+  Graph g;
+  EXPECT_NE(parse_error("broadcast(T, z)").message().find("literal of 1 or 2 positive integers"), std::string::npos);
+  EXPECT_NE(parse_error("broadcast(T, [0])").message().find("positive integers"), std::string::npos);
+  EXPECT_NE(parse_error("sum(X, [2, 3, 4])").message().find("literal of 1 or 2"), std::string::npos);
+  EXPECT_NE(parse_error("sum(X, [1, 3], axis=1)").message().find("not both"), std::string::npos);
 }
 
 TEST(Parser, AgreesWithBuildingThroughTheOps) {
