@@ -119,6 +119,25 @@ TEST(ClaimGeneral, JacobianVectorProduct) {
   expect_proven(b.set(b.gradient(sum(v * p), z), p * v - p * sum(p * v), "JVP").prove());
 }
 
+TEST(ClaimGeneral, LogSumExpGradientIsSoftmax) {
+  ClaimBuilder b;
+  const Expr z = b.vec("z");
+  expect_proven(b.set(b.gradient(log(sum(exp(z))), z), softmax(z), "grad(log(sum(exp(z))), z) = softmax(z)").prove());
+}
+
+// Two hypotheses: label smoothing towards a second distribution u.
+TEST(ClaimGeneral, LabelSmoothingWithTwoHypotheses) {
+  ClaimBuilder b;
+  const Expr z = b.vec("z"), y = b.vec("y"), u = b.vec("u"), e = b.scalar("e");
+  b.sums_to_one(y);
+  b.sums_to_one(u);
+  const Expr targets = (Rational(1) - e) * y + e * u;
+  const Proof proof =
+      b.set(b.gradient(-sum(targets * log(softmax(z))), z), softmax(z) - targets, "label smoothing").prove();
+  expect_proven(proof);
+  EXPECT_EQ(proof.hypotheses.size(), 2u);
+}
+
 TEST(ClaimGeneral, MeanSquaredErrorGradientIsNotPMinusY) {
   ClaimBuilder b;
   const Expr z = b.vec("z"), y = b.vec("y"), p = softmax(z);
