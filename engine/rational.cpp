@@ -7,11 +7,7 @@
 namespace ddx {
 namespace {
 
-Integer pow10(long e) {
-  Integer r = 1;
-  for (long i = 0; i < e; ++i) r *= 10;
-  return r;
-}
+Integer pow10(long e) { return boost::multiprecision::pow(Integer(10), static_cast<unsigned>(e)); }
 
 // More digits than any precision ddx offers can use (and reading them costs
 // time quadratic in their count).
@@ -102,11 +98,12 @@ std::string to_string(const Rational& r) {
   const Integer num = boost::multiprecision::numerator(r);
   Integer den = boost::multiprecision::denominator(r);
   if (den == 1) return num.str();
-  // Terminating decimal when den = 2^a 5^b.
-  Integer d = den;
-  long twos = 0, fives = 0;
-  while (d % 2 == 0) d /= 2, ++twos;
-  while (d % 5 == 0) d /= 5, ++fives;
+  // Terminating decimal when den = 2^a 5^b with a, b <= 30. Only that many
+  // factors are divided out: a 10000-digit denominator must not cost 10000 divisions.
+  const long twos = static_cast<long>(lsb(den));
+  Integer d = den >> twos;
+  long fives = 0;
+  while (fives <= 30 && d % 5 == 0) d /= 5, ++fives;
   if (d == 1 && std::max(twos, fives) <= 30) {
     const long places = std::max(twos, fives);
     const Integer scaled = boost::multiprecision::abs(num) * pow10(places) / den;

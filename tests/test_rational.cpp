@@ -98,6 +98,16 @@ TEST(RationalToString, IntegersFractionsAndTerminatingDecimals) {
   EXPECT_EQ(to_string(ratio(1, 6)), "1/6");  // 6 = 2·3 does not terminate
 }
 
+// A denominator of 10000 digits is printed without dividing out its 10000
+// factors of 2 and 5 one at a time (the fuzzer found `16e-9204` taking seconds).
+TEST(RationalToString, HugeDenominatorsArePromptAndExact) {
+  EXPECT_EQ(to_string(parse_rational("1e-10000")), "1/1" + std::string(10000, '0'));
+  EXPECT_EQ(to_string(parse_rational("16e-9204")),
+            "1/" + Integer(boost::multiprecision::pow(Integer(10), 9204) / 16).str());
+  EXPECT_EQ(to_string(parse_rational("1e-30")), "0." + std::string(29, '0') + "1");
+  EXPECT_EQ(to_string(parse_rational("1e-31")), "1/1" + std::string(31, '0'));
+}
+
 TEST(RationalToString, ReadsBackAsTheSameValue) {
   const std::vector<Rational> values{
       ratio(1, 3),  ratio(-22, 7), ratio(1, 1000000), ratio(-999, 1000), Rational(Integer(1), power_of_two(40)),
