@@ -9,6 +9,7 @@
 
 #include "derivations/claim.hpp"
 #include "derivations/every_n.hpp"
+#include "derivations/explain.hpp"
 #include "derivations/grad_command.hpp"
 #include "derivations/graph_command.hpp"
 #include "derivations/identities.hpp"
@@ -164,6 +165,34 @@ int run_grad(GradCommand& o, bool expression_given) {
   return kPassed;
 }
 
+struct ExplainCommand {
+  ddx::GradRequest request;
+  std::string file;
+  std::string precision = "double";
+  std::string format = "text";
+  std::string output;
+};
+
+int run_explain(ExplainCommand& o, bool expression_given) {
+  using namespace ddx;
+  if (!o.file.empty()) o.request.expression = read_expression_file(o.file);
+  else if (!expression_given) throw InputError("explain: give the expression as an argument or with --file PATH");
+  o.request.precision = parse_precision(o.precision);
+  if (o.format != "text" && o.format != "json" && o.format != "html")
+    throw InputError(fmt::format("--format: '{}' is not one of text, json, html", o.format));
+  const Explanation e = explain(o.request);
+  const std::string text = o.format == "html" ? render_html(e)
+                           : o.format == "json" ? render_json(e).dump(2) + "\n"
+                                                : render_text(e);
+  if (o.output.empty()) std::cout << text;
+  else write_text_file(o.output, text);
+  if (e.result.nonfinite) {
+    std::cerr << "ddx: non-finite result: " << *e.result.nonfinite << "\n";
+    return kFailed;
+  }
+  return kPassed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,7 +233,9 @@ int main(int argc, char** argv) {
   prove->add_option("--claim", pr.claim.claim,
                     "Prove your own identity, e.g. \"grad(-sum(y*log(softmax(z))), z) == softmax(z) - y\"; "
                     "every variable is a vector of --classes elements unless --scalar says otherwise");
-  prove->add_option("--assume", pr.claim.assumptions, "With --claim: a hypothesis such as \"sum(y) = 1\" (repeatable)");
+  // One value per --assume, so that an expression after it stays positional.
+  prove->add_option("--assume", pr.claim.assumptions, "With --claim: a hypothesis such as \"sum(y) = 1\" (repeatable)")
+      ->allow_extra_args(false);
   prove->add_option("--scalar", pr.claim.scalars, "With --claim: variables that are scalars, comma-separated (e.g. T)");
   prove->add_option("--positive", pr.claim.positive, "With --claim: variables known to be positive (e.g. T)");
 
@@ -223,7 +254,7 @@ int main(int argc, char** argv) {
   grad->add_option("--precision", gr.precision, "float, double, long-double, 50, 100")->default_str("double");
   grad->add_flag("--simplify", gr.request.simplify, "Also print the gradient simplified symbolically");
   grad->add_option("--assume", gr.request.assumptions, "With --simplify: an equation such as \"sum(y)=1\" (repeatable)")
-      ->allow_extra_args(false);  // one equation per --assume: the expression after it is not another
+      ->allow_extra_args(false);
   grad->add_flag("--json", gr.json, "Write JSON");
 
   ddx::GraphRequest gq;
@@ -241,6 +272,26 @@ int main(int argc, char** argv) {
   graph->add_option("--shape", gq.shape, "Shapes of variables without a value, e.g. \"z=[3]; y=[3]\" ([2, 3] a matrix, "
                                          "[] a scalar); a variable neither option names is a scalar");
 
+  ExplainCommand ex;
+  CLI::App* explain = app.add_subcommand(
+      "explain", "Show how reverse mode computes a gradient: forward pass, reverse sweep, result (exit 1 when not finite)");
+  CLI::Option* explain_expression =
+      explain->add_option("expression", ex.request.expression,
+                          "The expression, e.g. \"p = softmax(z); -sum(y * log(p))\" (after -- when it starts with '-')");
+  explain->add_option("--file", ex.file, "Read the expression from the file PATH instead ('-': standard input)")
+      ->option_text("PATH")
+      ->excludes(explain_expression);
+  explain->add_option("--wrt", ex.request.wrt, "Variables to differentiate with respect to, comma-separated")->required();
+  explain->add_option("--at", ex.request.at, "Values of the variables, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"")->required();
+  explain->add_option("--precision", ex.precision, "float, double, long-double, 50, 100")->default_str("double");
+  explain->add_option("--assume", ex.request.assumptions,
+                      "An equation such as \"sum(y)=1\" the symbolic gradient may use (repeatable)")
+      ->allow_extra_args(false);
+  explain->add_option("--format", ex.format,
+                      "text, json, or html: a self-contained page that steps through the sweep (Next/Previous, ← →)")
+      ->default_str("text");
+  explain->add_option("-o,--output", ex.output, "Write to this file instead of standard output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -250,6 +301,7 @@ int main(int argc, char** argv) {
     if (derive->parsed()) return run_derive(d);
     if (prove->parsed()) return run_prove(pr, prove->count("--classes") > 0);
     if (grad->parsed()) return run_grad(gr, grad_expression->count() > 0);
+    if (explain->parsed()) return run_explain(ex, explain_expression->count() > 0);
     if (graph->parsed()) return ddx::run_graph_command(gq, graph_output, std::cout);
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";
