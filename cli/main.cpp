@@ -13,6 +13,7 @@
 #include "derivations/grad_command.hpp"
 #include "derivations/graph_command.hpp"
 #include "derivations/identities.hpp"
+#include "derivations/seed_examples.hpp"
 #include "derivations/softmax_ce.hpp"
 
 namespace {
@@ -28,14 +29,39 @@ struct DeriveOptions {
   std::string precision = "double";
   bool allow_unnormalized = false;
   bool json = false;
+  bool list = false;
   int samples = 0;
   std::uint64_t seed = 1;
 };
 
+// The derivations `ddx derive` knows, with a one-line summary each.
+const std::vector<std::pair<std::string, std::string>>& derivations() {
+  static const std::vector<std::pair<std::string, std::string>> list = {
+      {"softmax-ce", "the gradient of cross-entropy after softmax is p − y: the graph's gradient against p − y, "
+                     "at double and 50 digits, and central differences"},
+      {"seed-examples", "every numeric example the seed articles print, recomputed by the engine and compared at "
+                        "the printed precision"},
+  };
+  return list;
+}
+
 int run_derive(const DeriveOptions& o) {
   using namespace ddx;
+  if (o.list) {
+    for (const auto& [name, summary] : derivations()) std::cout << fmt::format("{:<16} {}\n", name, summary);
+    return kPassed;
+  }
+  if (o.name.empty()) throw InputError("derive: name a derivation (ddx derive --list shows them)");
+  if (o.name == "seed-examples") {
+    const std::vector<SeedCheck> checks = check_seed_examples();
+    if (o.json) std::cout << render_seed_checks_json(checks).dump(2) << "\n";
+    else std::cout << render_seed_checks_text(checks);
+    return kPassed;  // a figure that differs is the seed's error, reported as such
+  }
   if (o.name != "softmax-ce") {
-    throw InputError(fmt::format("unknown derivation '{}'; known derivations: softmax-ce", o.name));
+    std::string known;
+    for (const auto& [name, summary] : derivations()) known += (known.empty() ? "" : ", ") + name;
+    throw InputError(fmt::format("unknown derivation '{}'; known derivations: {}", o.name, known));
   }
   const Precision precision = parse_precision(o.precision);
   const Rational temperature = parse_number(o.temperature, "--temperature");
@@ -204,7 +230,8 @@ int main(int argc, char** argv) {
 
   DeriveOptions d;
   CLI::App* derive = app.add_subcommand("derive", "Run a derivation and check it numerically");
-  derive->add_option("name", d.name, "The derivation: softmax-ce")->required();
+  derive->add_option("name", d.name, "The derivation: softmax-ce, seed-examples (see --list)");
+  derive->add_flag("--list", d.list, "List the derivations with a one-line summary each");
   derive->add_option("--logits", d.logits,
                      "Logits z, comma-separated; rows separated by ';' form a batch [B, n] (default: 2,1,0.1)");
   derive->add_option("--target", d.target, "The target class of each row, 0-based (default with the example: 2)");
