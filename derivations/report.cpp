@@ -130,13 +130,93 @@ void append_math(std::string& out, const std::string& piece, bool& after_command
   out += piece;
 }
 
-// Math-mode conversion of code points [begin, end).
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+bool is_text_command(const std::string& name) {
+  return name == "text" || name == "textrm" || name == "textit" || name == "textbf" || name == "mbox";
+}
+
+}  // namespace
+
+std::string latex_escape_text(std::string_view text);
+
+namespace {
+
+// Math-mode conversion of code points [begin, end). Inside \text{…} the
+// content is text: LaTeX's specials are escaped there (the engine writes
+// \text{why} with a free-form message) and Unicode is mapped as in text.
 std::string math_ascii(const std::vector<char32_t>& cps, std::size_t begin, std::size_t end) {
   std::string out;
   bool after_command = false;
+  int depth = 0, text_depth = 0;  // brace depth, and the depth of the \text group we are in (0: none)
   std::size_t i = begin;
   while (i < end) {
     const char32_t c = cps[i];
+    if (c == '\\' && text_depth == 0 && i + 1 < end && cps[i + 1] < 0x80 && std::isalpha(static_cast<int>(cps[i + 1]))) {
+      std::string name;
+      std::size_t j = i + 1;
+      while (j < end && cps[j] < 0x80 && std::isalpha(static_cast<int>(cps[j]))) name += static_cast<char>(cps[j++]);
+      out += "\\" + name;
+      after_command = false;
+      i = j;
+      if (is_text_command(name) && i < end && cps[i] == '{') {
+        out += '{';
+        text_depth = ++depth;
+        ++i;
+      }
+      continue;
+    }
+    if (c == '\\' && text_depth == 0 && i + 1 < end && cps[i + 1] < 0x80) {  // \{ \} \, \\ ...
+      out += '\\';
+      out += static_cast<char>(cps[i + 1]);
+      after_command = false;
+      i += 2;
+      continue;
+    }
+    if (c == '{') ++depth;
+    if (c == '}') {
+      if (depth == text_depth) text_depth = 0;
+      --depth;
+    }
+    if (text_depth > 0 && c != '{' && c != '}') {
+      if (c == '\\' && i + 1 < end) {  // already escaped: \% \_ \\ ...
+        out += '\\';
+        append_utf8(out, cps[i + 1]);
+        i += 2;
+        continue;
+      }
+      if (c >= 0x80) {
+        std::string run;
+        while (i < end && cps[i] >= 0x80) append_utf8(run, cps[i++]);
+        out += latex_escape_text(run);
+        continue;
+      }
+      if (c == '%' || c == '#' || c == '&' || c == '_' || c == '$') out += '\\';
+      if (c == '^' || c == '~') {
+        out += c == '^' ? "\\textasciicircum{}" : "\\textasciitilde{}";
+        ++i;
+        continue;
+      }
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
     if (auto sc = script_char(c)) {  // a run of subscripts (or superscripts) becomes one group
       const int kind = sc->first;
       std::string run;

@@ -287,6 +287,10 @@ TEST(Report, LatexMapsUnicodeInText) {
   EXPECT_EQ(latex_math_ascii("\\frac{∂L}{∂z} … \\sum_j"), "\\frac{\\partial L}{\\partial z} \\ldots \\sum_j");
   EXPECT_EQ(latex_math_ascii("x_{1,2} + θ"), "x_{1,2} + \\theta");
   EXPECT_EQ(latex_math_ascii("∂L θx"), "\\partial L \\theta x");
+  // \text{…} holds text: specials escaped, Unicode mapped as in text.
+  EXPECT_EQ(latex_math_ascii("x \\text{if } i \\neq j"), "x \\text{if } i \\neq j");
+  EXPECT_EQ(latex_math_ascii("\\text{%3 has 50% of Σⱼ, a_b \\% ~} + σ"),
+            "\\text{\\%3 has 50\\% of $\\Sigma_{j}$, a\\_b \\% \\textasciitilde{}} + \\sigma");
   // The engine prints (e^x)^{-1} as e^{x}^{-1}: TeX needs an empty group between.
   EXPECT_EQ(latex_math_ascii("y e^{x}^{-1} + a_{i}_{j} + b^{c^{2}}"), "y e^{x}{}^{-1} + a_{i}{}_{j} + b^{c^{2}}");
 }
