@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "derivations/every_n.hpp"
+#include "derivations/identities.hpp"
 #include "derivations/inputs.hpp"
 #include "derivations/report.hpp"
 
@@ -380,6 +382,33 @@ TEST(Report, StepsFromProofMapEveryField) {
   EXPECT_EQ(s.steps[0].check_passed, std::optional<bool>(true));
   EXPECT_EQ(s.steps[0].check, "ok");
   EXPECT_EQ(s.steps[1].check_passed, std::nullopt);
+}
+
+// Reports built from the engine's real proofs: every formula the provers
+// print goes through every renderer; the LaTeX stays ASCII with balanced
+// braces and the HTML has no formula MathML could not convert.
+void expect_proof_renders(const Proof& p, const std::string& where) {
+  Report r{.name = "proof", .title = p.identity};
+  r.section("Proof").add(steps_from_proof(p)).add(display(math(p.residual_latex, p.residual))).add(verdict(p.proven, p.identity));
+  const std::string tex = render_latex(r);
+  for (std::size_t k = 0; k < tex.size(); ++k)
+    ASSERT_LT(static_cast<unsigned char>(tex[k]), 0x80u) << where << ": non-ASCII in " << tex.substr(k > 40 ? k - 40 : 0, 80);
+  EXPECT_EQ(latex_balance(tex), "") << where;
+  const std::string html = render_html(r);
+  EXPECT_EQ(html.find("class=\"unknown\""), std::string::npos) << where;
+  EXPECT_EQ(xml_balance(html), "") << where;
+  for (const std::string& f : formats()) EXPECT_FALSE(render(r, f).empty());
+}
+
+TEST(Report, EngineProofsRenderInEveryFormat) {
+  for (const std::string& identity : every_n_identities())
+    for (const std::string& route : every_n_routes(identity))
+      expect_proof_renders(prove_every_n(identity, route), identity + "/" + route);
+  for (const IdentityInfo& info : identities()) {
+    ProveOptions options;
+    options.check_steps = false;
+    expect_proof_renders(prove_identity(info.name, options), info.name);
+  }
 }
 
 }  // namespace
