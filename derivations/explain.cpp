@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "derivations/graph_figure.hpp"
+#include "derivations/mathml.hpp"
 #include "engine/op.hpp"
 #include "engine/print.hpp"
 #include "engine/symbolic/print.hpp"
@@ -212,20 +213,7 @@ nlohmann::ordered_json node_json(const Explanation& e, NodeId id) {
   return {{"id", id}, {"label", e.node(id).label}};
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view text) { return xml_escape(text); }
 
 // JSON inside <script>: "</" would end the element.
 std::string script_safe(std::string json) {

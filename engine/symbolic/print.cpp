@@ -6,6 +6,14 @@ namespace ddx::sym {
 
 namespace {
 
+// base^{k}; a base that has a superscript of its own (e^{x}) is parenthesised,
+// since e^{x}^{k} is not valid LaTeX.
+std::string latex_power(const std::string& base, int k) {
+  if (base.find('^') != std::string::npos) return fmt::format("\\left({}\\right)^{{{}}}", base, k);
+  return fmt::format("{}^{{{}}}", base, k);
+}
+
+
 // k written with the given glyphs for 0..9 and the minus sign.
 std::string with_glyphs(long k, const char* const (&digits)[10], const char* minus) {
   std::string out;
@@ -80,12 +88,12 @@ std::string Printer::monomial(const Monomial& m_in, bool latex) const {
     if (times <= 0) continue;
     m = multiply(m, power(alias.monomial, -times));
     const std::string name = latex ? alias.latex : alias.text;
-    parts.push_back(times == 1 ? name : latex ? fmt::format("{}^{{{}}}", name, times) : name + superscript(times));
+    parts.push_back(times == 1 ? name : latex ? latex_power(name, times) : name + superscript(times));
   }
   for (const Factor& f : m) {
     const std::string base = atom_text(f.atom, latex);
     if (f.exponent == 1) parts.push_back(base);
-    else if (latex) parts.push_back(fmt::format("{}^{{{}}}", base, f.exponent));
+    else if (latex) parts.push_back(latex_power(base, f.exponent));
     else parts.push_back(base + superscript(f.exponent));
   }
   std::string out;
