@@ -46,6 +46,15 @@ std::string argument_name(int arity, int k) {
   return std::string(1, static_cast<char>('a' + k));
 }
 
+// "a = %1, b = %2": the letters of the op's rule, and the inputs they stand for.
+std::string rule_arguments(const Explanation& e, const ExplainedNode& n) {
+  std::vector<std::string> args;
+  for (std::size_t k = 0; k < n.inputs.size(); ++k)
+    args.push_back(fmt::format("{} = {}", argument_name(static_cast<int>(n.inputs.size()), static_cast<int>(k)),
+                               e.node(n.inputs[k]).label));
+  return join(args);
+}
+
 template <class T> std::vector<std::string> formatted(const std::vector<T>& values) {
   std::vector<std::string> out;
   out.reserve(values.size());
@@ -175,13 +184,7 @@ std::string render_text(const Explanation& e) {
         out += fmt::format("      from {:<6} {}\n", e.node(c.from).label, show(c.value));
       out += fmt::format("    ḡ = their sum = {}\n", show(s.adjoint));
     }
-    if (!s.rule.empty()) {
-      std::vector<std::string> args;
-      for (std::size_t k = 0; k < n.inputs.size(); ++k)
-        args.push_back(fmt::format("{} = {}", argument_name(static_cast<int>(n.inputs.size()), static_cast<int>(k)),
-                                   e.node(n.inputs[k]).label));
-      out += fmt::format("    rule of {} ({}): {}\n", n.op, join(args), s.rule);
-    }
+    if (!s.rule.empty()) out += fmt::format("    rule of {} ({}): {}\n", n.op, rule_arguments(e, n), s.rule);
     for (const Sent& send : s.sends)
       out += fmt::format("    sends to {} ({}): {}\n", e.node(send.to).label, send.argument, show(send.value));
   }
@@ -204,9 +207,6 @@ std::string render_text(const Explanation& e) {
   return out;
 }
 
-}  // namespace ddx
-
-namespace ddx {
 namespace {
 
 nlohmann::ordered_json node_json(const Explanation& e, NodeId id) {
@@ -383,13 +383,9 @@ std::string render_html(const Explanation& e) {
         out += fmt::format("&nbsp;&nbsp;from {}: {}<br>\n", html_escape(e.node(c.from).label), html_escape(show(c.value)));
       out += fmt::format("ḡ = their sum = {}<br>\n", html_escape(show(s.adjoint)));
     }
-    if (!s.rule.empty()) {
-      std::string args;
-      for (std::size_t k = 0; k < n.inputs.size(); ++k)
-        args += fmt::format("{}{} = {}", k ? ", " : "", argument_name(static_cast<int>(n.inputs.size()), static_cast<int>(k)),
-                            e.node(n.inputs[k]).label);
-      out += fmt::format("rule of {} ({}): {}<br>\n", html_escape(n.op), html_escape(args), html_escape(s.rule));
-    }
+    if (!s.rule.empty())
+      out += fmt::format("rule of {} ({}): {}<br>\n", html_escape(n.op), html_escape(rule_arguments(e, n)),
+                         html_escape(s.rule));
     if (n.op == "variable") out += "a variable: its adjoint is the gradient<br>\n";
     for (const Sent& x : s.sends)
       out += fmt::format("sends to {} ({}): {}<br>\n", html_escape(e.node(x.to).label), x.argument, html_escape(show(x.value)));
