@@ -20,12 +20,6 @@ std::string blank_out(std::string text, std::size_t begin, std::size_t end) {
   return text;
 }
 
-std::string trimmed(std::string_view s) {
-  const std::size_t a = s.find_first_not_of(" \t\n");
-  if (a == std::string_view::npos) return "";
-  return std::string(s.substr(a, s.find_last_not_of(" \t\n") - a + 1));
-}
-
 // Where the statement holding `offset` starts: just past the last ';' or
 // newline outside brackets before it.
 std::size_t statement_start(std::string_view text, std::size_t offset) {
@@ -63,7 +57,7 @@ std::vector<sym::Claim::Equality> parse_assumptions(Graph& g, const std::vector<
     if (!rhs.shape().is_scalar() && !(rhs.shape() == lhs.shape()))
       throw InputError(fmt::format("{}: the sides have shapes {} and {}", what, to_string(lhs.shape()),
                                    to_string(rhs.shape())));
-    out.push_back({lhs.id(), rhs.id(), trimmed(text)});
+    out.push_back({lhs.id(), rhs.id(), trim(text)});
   }
   return out;
 }
@@ -103,10 +97,10 @@ void build_claim(const ClaimRequest& request, long classes, BuiltClaim& out) {
   claim.graph = &g;
   claim.lhs = lhs.id();
   claim.rhs = rhs.id();
-  claim.lhs_name = trimmed(std::string_view(text).substr(lhs_start, at.relation - lhs_start));
-  claim.rhs_name = trimmed(std::string_view(text).substr(at.rhs));
+  claim.lhs_name = trim(std::string_view(text).substr(lhs_start, at.relation - lhs_start));
+  claim.rhs_name = trim(std::string_view(text).substr(at.rhs));
   claim.identity = claim.lhs_name + " = " + claim.rhs_name;
-  if (std::string where = trimmed(std::string_view(text).substr(0, lhs_start)); !where.empty()) {
+  if (std::string where = trim(std::string_view(text).substr(0, lhs_start)); !where.empty()) {
     while (!where.empty() && (where.back() == ';' || where.back() == ' ')) where.pop_back();
     claim.identity += ", where " + where;
   }

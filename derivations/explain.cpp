@@ -11,6 +11,7 @@
 #include "engine/op.hpp"
 #include "engine/print.hpp"
 #include "engine/symbolic/print.hpp"
+#include "ops/primitives.hpp"
 
 namespace ddx {
 namespace {
@@ -62,13 +63,23 @@ template <class T> std::vector<std::string> formatted(const std::vector<T>& valu
   return out;
 }
 
-template <class T> void fill(const GradSession& s, Explanation& e) {
-  const Graph& g = *s.graph;
+template <class T> void fill(GradSession& s, Explanation& e) {
+  Graph& g = *s.graph;
   const Gradient& gradient = s.gradient;
+  // The partial sums of each adjoint, as the sweep built them: the engine's
+  // own accumulation (hash-consing finds the nodes it made), so the page shows
+  // exactly the values reverse mode computed.
+  std::map<NodeId, std::vector<NodeId>> partial;
+  for (const SweepStep& step : gradient.sweep) {
+    std::vector<NodeId>& sums = partial[step.node];
+    for (NodeId c : step.accumulated)
+      sums.push_back(sums.empty() ? c : adjoint_algebra().add({g, sums.back()}, {g, c}).id());
+  }
   std::vector<NodeId> roots{gradient.loss};
   for (const SweepStep& step : gradient.sweep) {
     roots.push_back(step.adjoint);
     roots.insert(roots.end(), step.accumulated.begin(), step.accumulated.end());
+    roots.insert(roots.end(), partial[step.node].begin(), partial[step.node].end());
   }
   const Evaluation<T> ev(g, roots, round_bindings<T>(s.bindings));
   const std::map<NodeId, std::string> names = node_names(g, s);
@@ -99,7 +110,6 @@ template <class T> void fill(const GradSession& s, Explanation& e) {
   for (const SweepStep& step : gradient.sweep)
     for (const SweepStep::Send& send : step.sends) senders[send.to].push_back(step.node);
 
-  std::map<NodeId, std::vector<T>> partial;
   std::map<NodeId, int> arrived;
   for (const SweepStep& step : gradient.sweep) {
     const Node& node = g.node(step.node);
@@ -109,21 +119,12 @@ template <class T> void fill(const GradSession& s, Explanation& e) {
     for (std::size_t k = 0; k < step.accumulated.size(); ++k)
       x.received.push_back({senders.at(step.node).at(k), formatted(ev.value(step.accumulated[k]))});
     std::vector<PartialAdjoint> changes;
-    if (x.seed) {
-      partial[step.node] = ev.value(step.adjoint);
-      arrived[step.node] = 1;
-    }
+    if (x.seed) arrived[step.node] = 1;
     changes.push_back({step.node, x.adjoint, arrived[step.node], true});
     for (const SweepStep::Send& send : step.sends) {
-      const std::vector<T>& c = ev.value(send.contribution);
-      x.sends.push_back({send.to, argument_name(node.arity, send.input), formatted(c)});
-      std::vector<T>& sum = partial[send.to];
-      if (sum.empty()) {
-        sum = c;
-      } else {
-        for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += c[k];  // the sweep's own order of additions
-      }
-      changes.push_back({send.to, formatted(sum), ++arrived[send.to], false});
+      x.sends.push_back({send.to, argument_name(node.arity, send.input), formatted(ev.value(send.contribution))});
+      const int count = ++arrived[send.to];
+      changes.push_back({send.to, formatted(ev.value(partial.at(send.to).at(count - 1))), count, false});
     }
     e.sweep.push_back(std::move(x));
     e.after_step.push_back(std::move(changes));

@@ -24,32 +24,6 @@
 namespace ddx {
 namespace {
 
-struct PointValues {
-  ExactBindings values;
-  std::map<std::string, Shape, std::less<>> shapes;
-};
-
-// --at is itself a program of statements "name = constant".
-PointValues parse_bindings(const std::string& at) {
-  Graph scratch;
-  ParsedProgram program;
-  try {
-    program = parse_program(scratch, at, builtin_parse_context());
-  } catch (const ParseError& e) {
-    throw InputError(fmt::format("--at: {}", e.what()));
-  }
-  PointValues out;
-  for (const auto& [name, value] : program.statements) {
-    if (!scratch.is_constant(value.id()))
-      throw InputError(fmt::format("--at: the value of '{}' must be a number or a literal such as [2, 1, 0.1]", name));
-    out.values[name] = scratch.attr(value.id()).values;
-    out.shapes[name] = value.shape();
-  }
-  if (out.values.empty())
-    throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
-  return out;
-}
-
 template <class T>
 void evaluate(const Graph& g, const Gradient& gradient, const ExactBindings& bindings, GradResult& result) {
   std::vector<NodeId> roots{gradient.loss};
@@ -181,11 +155,46 @@ void simplify(Graph& g, const ParsedProgram& program, const Gradient& gradient, 
 
 }  // namespace
 
+PointValues parse_point(const std::string& at) {
+  Graph scratch;
+  ParsedProgram program;
+  try {
+    program = parse_program(scratch, at, builtin_parse_context());
+  } catch (const ParseError& e) {
+    throw InputError(fmt::format("--at: {}", e.what()));
+  }
+  PointValues out;
+  for (const auto& [name, value] : program.statements) {
+    if (!scratch.is_constant(value.id()))
+      throw InputError(fmt::format("--at: the value of '{}' must be a number or a literal such as [2, 1, 0.1]", name));
+    out.values[name] = scratch.attr(value.id()).values;
+    out.shapes[name] = value.shape();
+  }
+  if (out.values.empty())
+    throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
+  return out;
+}
+
+std::vector<Expr> find_variables(Graph& g, NodeId root, const std::string& names, std::string_view option) {
+  const std::vector<std::string> list = split_names(names);
+  if (list.empty())
+    throw InputError(fmt::format("{}: name the variables to differentiate with respect to, e.g. {} z", option, option));
+  const std::vector<NodeId> reached = topological_order(g, std::span(&root, 1));
+  std::vector<Expr> out;
+  for (const std::string& name : list) {
+    auto it = std::find_if(reached.begin(), reached.end(),
+                           [&](NodeId id) { return g.is_variable(id) && g.attr(id).name == name; });
+    if (it == reached.end()) throw InputError(fmt::format("{}: '{}' does not occur in the expression", option, name));
+    out.emplace_back(g, *it);
+  }
+  return out;
+}
+
 GradSession grad_session(const GradRequest& request) {
   if (!request.assumptions.empty() && !request.simplify) throw InputError("--assume: only with --simplify");
   GradSession session;
   Graph& g = *session.graph;
-  const PointValues bindings = parse_bindings(request.at);
+  const PointValues bindings = parse_point(request.at);
   session.bindings = bindings.values;
   const ParseContext context = builtin_parse_context(bindings.shapes);
 
@@ -195,20 +204,9 @@ GradSession grad_session(const GradRequest& request) {
     throw InputError(fmt::format("the expression has shape {}: its gradient needs a scalar (wrap it in sum(...))",
                                  to_string(loss.shape())));
 
-  const std::vector<std::string> names = split_names(request.wrt);
-  if (names.empty()) throw InputError("--wrt: name the variables to differentiate with respect to, e.g. --wrt z");
-  const NodeId root = loss.id();
-  const std::vector<NodeId> reached = topological_order(g, std::span(&root, 1));
-  std::vector<Expr> wrt;
+  const std::vector<Expr> wrt = find_variables(g, loss.id(), request.wrt, "--wrt");
   GradResult& result = session.result;
-  for (const std::string& name : names) {
-    auto it = std::find_if(reached.begin(), reached.end(),
-                           [&](NodeId id) { return g.is_variable(id) && g.attr(id).name == name; });
-    if (it == reached.end())
-      throw InputError(fmt::format("--wrt: '{}' does not occur in the expression", name));
-    wrt.emplace_back(g, *it);
-    result.gradients.push_back({.name = name, .shape = g.shape(*it)});
-  }
+  for (const Expr& w : wrt) result.gradients.push_back({.name = g.attr(w.id()).name, .shape = w.shape()});
   session.gradient = grad(loss, wrt);
 
   result.expression = request.expression;

@@ -51,6 +51,19 @@ struct GradResult {
   std::optional<std::string> nonfinite;
 };
 
+// The values of --at ("z=[2,1,0.1]; y=[0,0,1]": statements whose values are
+// constants), exact, with their shapes. Throws InputError.
+struct PointValues {
+  ExactBindings values;
+  std::map<std::string, Shape, std::less<>> shapes;
+};
+PointValues parse_point(const std::string& at);
+
+// The variables named in `names` ("z,y") among the ancestors of `root`, in
+// that order. Throws InputError naming `option` ("--wrt") when a name is
+// missing or does not occur.
+std::vector<Expr> find_variables(Graph& g, NodeId root, const std::string& names, std::string_view option);
+
 // Everything ddx grad builds, kept for the commands that show more of it
 // (ddx explain shows the sweep).
 struct GradSession {

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <ostream>
 #include <map>
-#include <set>
 
+#include "derivations/grad_command.hpp"
 #include "derivations/graph_figure.hpp"
 #include "derivations/inputs.hpp"
 #include "engine/eval.hpp"
@@ -21,37 +21,6 @@ namespace ddx {
 namespace {
 
 using Shapes = std::map<std::string, Shape, std::less<>>;
-
-struct Binding {
-  Shape shape;
-  std::vector<Rational> values;
-};
-using BindingMap = std::map<std::string, Binding, std::less<>>;
-
-// --at is itself a program of statements "name = constant" (as in ddx grad).
-BindingMap parse_bindings(const std::string& at) {
-  Graph scratch;
-  ParsedProgram program;
-  try {
-    program = parse_program(scratch, at, builtin_parse_context());
-  } catch (const ParseError& e) {
-    throw InputError(fmt::format("--at: {}", e.what()));
-  }
-  BindingMap out;
-  for (const auto& [name, value] : program.statements) {
-    if (!scratch.is_constant(value.id()))
-      throw InputError(fmt::format("--at: the value of '{}' must be a number or a literal such as [2, 1, 0.1]", name));
-    out[name] = {value.shape(), scratch.attr(value.id()).values};
-  }
-  if (out.empty()) throw InputError("--at: give the variables' values as name=value, e.g. \"z=[2,1,0.1]; y=[0,0,1]\"");
-  return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 bool is_name(std::string_view s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
@@ -102,46 +71,6 @@ Shapes parse_shapes(const std::string& text) {
   return out;
 }
 
-// Every identifier of the expression outside comments. Declaring all of them
-// as variables is harmless: statement names and function calls take
-// precedence in the parser, and a variable becomes a node only where it is used.
-std::set<std::string> identifiers(std::string_view text) {
-  std::set<std::string> out;
-  auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (std::size_t k = 0; k < text.size();) {
-    const char c = text[k];
-    if (c == '#') {
-      while (k < text.size() && text[k] != '\n') ++k;
-      continue;
-    }
-    const bool starts = (std::isalpha(static_cast<unsigned char>(c)) || c == '_') &&
-                        (k == 0 || !(ident(text[k - 1]) || text[k - 1] == '.'));
-    if (!starts) {
-      ++k;
-      continue;
-    }
-    std::size_t end = k;
-    while (end < text.size() && ident(text[end])) ++end;
-    out.insert(std::string(text.substr(k, end - k)));
-    k = end;
-  }
-  return out;
-}
-
-std::vector<std::string> split_names(const std::string& text) {
-  std::vector<std::string> names;
-  std::string current;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) names.push_back(current);
-      current.clear();
-    } else if (c != ' ') {
-      current += c;
-    }
-  }
-  return names;
-}
-
 std::vector<std::string> format_values(const std::vector<double>& values) {
   std::vector<std::string> out;
   out.reserve(values.size());
@@ -159,23 +88,23 @@ void add_name(FigureOptions& o, NodeId id, const std::string& name) {
 std::string run_graph(const GraphRequest& request) {
   if (request.format != "dot" && request.format != "svg")
     throw InputError(fmt::format("--format '{}': expected dot or svg", request.format));
-  BindingMap bindings;
+  PointValues point;
   Shapes shapes;
   if (!request.shape.empty()) shapes = parse_shapes(request.shape);
   if (!request.at.empty()) {
-    bindings = parse_bindings(request.at);
-    for (const auto& [name, b] : bindings) {
-      if (auto it = shapes.find(name); it != shapes.end() && !(it->second == b.shape))
+    point = parse_point(request.at);
+    for (const auto& [name, shape] : point.shapes) {
+      if (auto it = shapes.find(name); it != shapes.end() && !(it->second == shape))
         throw InputError(fmt::format("--shape says '{}' has shape {}, but its value in --at has shape {}", name,
-                                     to_string(it->second), to_string(b.shape)));
-      shapes[name] = b.shape;
+                                     to_string(it->second), to_string(shape)));
+      shapes[name] = shape;
     }
   }
-  for (const std::string& name : identifiers(request.expression))
-    if (!shapes.count(name)) shapes[name] = Shape::scalar();
+  ParseContext context = builtin_parse_context(shapes);
+  context.other_variables = Shape::scalar();  // a variable neither option names is a scalar
 
   Graph g;
-  const ParsedProgram program = parse_program(g, request.expression, builtin_parse_context(shapes));
+  const ParsedProgram program = parse_program(g, request.expression, context);
   const NodeId result = program.result.id();
 
   FigureOptions figure;
@@ -192,23 +121,16 @@ std::string run_graph(const GraphRequest& request) {
       throw InputError(fmt::format("--grad: the expression has shape {}; the gradient needs a scalar (wrap it in "
                                    "sum(...))",
                                    to_string(program.result.shape())));
-    const std::vector<std::string> names = split_names(request.grad);
-    if (names.empty()) throw InputError("--grad: name the variables to differentiate with respect to, e.g. --grad z");
-    std::vector<Expr> wrt;
-    for (const std::string& name : names) {
-      auto it = std::find_if(reached.begin(), reached.end(),
-                             [&](NodeId id) { return g.is_variable(id) && g.attr(id).name == name; });
-      if (it == reached.end()) throw InputError(fmt::format("--grad: '{}' does not occur in the expression", name));
-      wrt.emplace_back(g, *it);
-    }
+    const std::vector<Expr> wrt = find_variables(g, result, request.grad, "--grad");
     gradient = grad(program.result, wrt);
     figure.gradient_roots = gradient->gradients;
-    for (std::size_t k = 0; k < names.size(); ++k) add_name(figure, gradient->gradients[k], "∂/∂" + names[k]);
+    for (std::size_t k = 0; k < wrt.size(); ++k)
+      add_name(figure, gradient->gradients[k], "∂/∂" + g.attr(wrt[k].id()).name);
   }
 
   if (!request.at.empty()) {
     for (NodeId id : reached)
-      if (g.is_variable(id) && !bindings.count(g.attr(id).name))
+      if (g.is_variable(id) && !point.values.count(g.attr(id).name))
         throw InputError(fmt::format("--at: no value for '{}' (give every variable a value, or leave out --at and "
                                      "use --shape)",
                                      g.attr(id).name));
@@ -216,9 +138,7 @@ std::string run_graph(const GraphRequest& request) {
     roots.insert(roots.end(), figure.gradient_roots.begin(), figure.gradient_roots.end());
     if (gradient)
       for (const SweepStep& step : gradient->sweep) roots.push_back(step.adjoint);
-    ExactBindings exact;
-    for (const auto& [name, b] : bindings) exact[name] = b.values;
-    const Evaluation<double> ev(g, roots, round_bindings<double>(exact));
+    const Evaluation<double> ev(g, roots, round_bindings<double>(point.values));
     std::vector<NodeId> drawn = figure.roots;
     drawn.insert(drawn.end(), figure.gradient_roots.begin(), figure.gradient_roots.end());
     for (NodeId id : topological_order(g, drawn))

@@ -101,6 +101,12 @@ EquationSplit split_equation(std::string_view text, std::string_view relation, s
   return found.front();
 }
 
+std::string trim(std::string_view text) {
+  const std::size_t a = text.find_first_not_of(" \t\r\n");
+  if (a == std::string_view::npos) return "";
+  return std::string(text.substr(a, text.find_last_not_of(" \t\r\n") - a + 1));
+}
+
 std::vector<std::string> split_names(std::string_view text) {
   std::vector<std::string> names;
   for (std::string_view item : split(text, ',')) {

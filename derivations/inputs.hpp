@@ -37,6 +37,9 @@ struct EquationSplit {
 };
 EquationSplit split_equation(std::string_view text, std::string_view relation, std::string_view what);
 
+// The text without leading and trailing blanks.
+std::string trim(std::string_view text);
+
 // "z, y" → {"z", "y"}; blanks ignored.
 std::vector<std::string> split_names(std::string_view text);
 
