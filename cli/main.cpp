@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "cli/command.hpp"
 #include "derivations/claim.hpp"
 #include "derivations/every_n.hpp"
 #include "derivations/explain.hpp"
@@ -18,7 +19,9 @@
 
 namespace {
 
-constexpr int kPassed = 0, kFailed = 1, kBadUsage = 2;
+using ddx::cli::kBadUsage;
+using ddx::cli::kFailed;
+using ddx::cli::kPassed;
 
 struct DeriveOptions {
   std::string name;
@@ -319,6 +322,10 @@ int main(int argc, char** argv) {
       ->default_str("text");
   explain->add_option("-o,--output", ex.output, "Write to this file instead of standard output");
 
+  // The commands in their own files (cli/command.hpp).
+  std::vector<ddx::cli::Command> commands;
+  for (ddx::cli::Registrar add : ddx::cli::registrars()) commands.push_back(add(app));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -330,6 +337,8 @@ int main(int argc, char** argv) {
     if (grad->parsed()) return run_grad(gr, grad_expression->count() > 0);
     if (explain->parsed()) return run_explain(ex, explain_expression->count() > 0);
     if (graph->parsed()) return ddx::run_graph_command(gq, graph_output, std::cout);
+    for (const ddx::cli::Command& c : commands)
+      if (c.app->parsed()) return c.run();
   } catch (const std::invalid_argument& e) {  // InputError, ShapeError, BindingError, bad precision
     std::cerr << "ddx: " << e.what() << "\n";
     return kBadUsage;
