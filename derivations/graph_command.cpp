@@ -27,7 +27,8 @@ bool is_name(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
-// "z=[3]; W=[2,3]; s=[]" → shapes. Statements are separated by ';' or newlines.
+}  // namespace
+
 Shapes parse_shapes(const std::string& text) {
   Shapes out;
   std::string item;
@@ -70,6 +71,8 @@ Shapes parse_shapes(const std::string& text) {
   finish();
   return out;
 }
+
+namespace {
 
 std::vector<std::string> format_values(const std::vector<double>& values) {
   std::vector<std::string> out;

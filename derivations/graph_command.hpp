@@ -3,7 +3,10 @@
 #pragma once
 
 #include <iosfwd>
+#include <map>
 #include <string>
+
+#include "engine/shape.hpp"
 
 namespace ddx {
 
@@ -18,6 +21,10 @@ struct GraphRequest {
   // "[]" a scalar). A variable that neither option names is a scalar.
   std::string shape;
 };
+
+// The shapes of --shape: "z=[3]; W=[2,3]; s=[]" ("[]" a scalar). Statements
+// are separated by ';' or newlines. Throws InputError.
+std::map<std::string, Shape, std::less<>> parse_shapes(const std::string& text);
 
 // The figure as DOT or SVG text. Throws InputError or ParseError (both
 // std::invalid_argument) for bad usage: a parse error, a malformed --at or

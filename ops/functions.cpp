@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "ops/composites.hpp"
+#include "ops/fused.hpp"
 
 namespace ddx {
 namespace {
@@ -73,6 +74,14 @@ constexpr std::array kFunctions{
                  .build = [](Args a, Axis) { return cross_entropy(a[0], a[1]); }},
     FunctionInfo{.name = "sigmoid", .build = [](Args a, Axis) { return sigmoid(a[0]); }},
     FunctionInfo{.name = "grad", .min_args = 2, .max_args = 2, .build = build_grad},
+    // The fused ops (ops/fused.hpp): single nodes computed by the accurate row kernels.
+    FunctionInfo{.name = "softmax_cross_entropy", .min_args = 2, .max_args = 2,
+                 .build = [](Args a, Axis) { return softmax_cross_entropy(a[0], a[1]); }},
+    FunctionInfo{.name = "log_softmax_fused", .build = [](Args a, Axis) { return log_softmax_fused(a[0]); }},
+    FunctionInfo{.name = "log_sum_exp", .build = [](Args a, Axis) { return log_sum_exp(a[0]); }},
+    FunctionInfo{.name = "softmax_fused", .build = [](Args a, Axis) { return softmax_fused(a[0]); }},
+    FunctionInfo{.name = "softmax_cross_entropy_grad", .min_args = 2, .max_args = 2,
+                 .build = [](Args a, Axis) { return softmax_cross_entropy_grad(a[0], a[1]); }},
     // The forms reverse mode writes into gradients, so that they print and parse back.
     FunctionInfo{.name = "broadcast", .min_args = 2, .max_args = 2,
                  .build = [](Args a, Axis) { return broadcast_to(a[0], shape_argument(a[1], "broadcast")); }},

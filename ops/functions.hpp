@@ -1,5 +1,7 @@
 // The functions of the expression language (engine/parser.hpp): exp, log,
-// pow, sum, max, mean, softmax, log_softmax, cross_entropy, sigmoid, and
+// pow, sum, max, mean, softmax, log_softmax, cross_entropy, sigmoid, the
+// fused softmax_cross_entropy, log_softmax_fused, log_sum_exp (and the
+// softmax_fused, softmax_cross_entropy_grad their gradients print with), and
 // grad(f, x), reverse mode as a function.
 #pragma once
 

@@ -7,6 +7,7 @@
 
 #include "engine/index/index_expr.hpp"
 #include "engine/print.hpp"
+#include "ops/fused.hpp"
 #include "ops/kernels.hpp"
 
 namespace ddx {
@@ -433,6 +434,9 @@ Gradient grad(Expr loss, const std::vector<Expr>& wrt) {
   return reverse_mode(loss.graph(), loss.id(), ids, adjoint_algebra());
 }
 
-void register_builtin_ops() { (void)ids(); }
+void register_builtin_ops() {
+  (void)ids();
+  register_fused_ops();
+}
 
 }  // namespace ddx
