@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "derivations/catalogue.hpp"
 #include "derivations/claim.hpp"
 #include "derivations/every_n.hpp"
 #include "derivations/explain.hpp"
@@ -25,79 +26,66 @@ using ddx::cli::kPassed;
 
 struct DeriveOptions {
   std::string name;
-  std::string logits = "2,1,0.1";
-  std::string target;
-  std::string targets;
-  std::string temperature = "1";
-  std::string precision = "double";
-  bool allow_unnormalized = false;
+  ddx::DerivationArguments arguments;
+  std::string format;
+  std::string output;
   bool json = false;
   bool list = false;
   int samples = 0;
   std::uint64_t seed = 1;
 };
 
-// The derivations `ddx derive` knows, with a one-line summary each.
-const std::vector<std::pair<std::string, std::string>>& derivations() {
-  static const std::vector<std::pair<std::string, std::string>> list = {
-      {"softmax-ce", "the gradient of cross-entropy after softmax is p − y: the graph's gradient against p − y, "
-                     "at double and 50 digits, and central differences"},
-      {"seed-examples", "every numeric example the seed articles print, recomputed by the engine and compared at "
-                        "the printed precision"},
-  };
-  return list;
+// Exit status of a report: 0 when every verdict in it passed.
+bool all_verdicts_pass(const ddx::report::Section& section) {
+  for (const ddx::report::Block& b : section.blocks)
+    if (const auto* v = std::get_if<ddx::report::Verdict>(&b); v && !v->passed) return false;
+  return std::all_of(section.subsections.begin(), section.subsections.end(), all_verdicts_pass);
 }
 
-int run_derive(const DeriveOptions& o) {
+int run_derive(DeriveOptions& o) {
   using namespace ddx;
   if (o.list) {
-    for (const auto& [name, summary] : derivations()) std::cout << fmt::format("{:<16} {}\n", name, summary);
+    for (const Derivation& d : derivations()) std::cout << fmt::format("{:<16} {}\n", d.name, d.summary);
     return kPassed;
   }
   if (o.name.empty()) throw InputError("derive: name a derivation (ddx derive --list shows them)");
-  if (o.name == "seed-examples") {
-    const std::vector<SeedCheck> checks = check_seed_examples();
-    if (o.json) std::cout << render_seed_checks_json(checks).dump(2) << "\n";
-    else std::cout << render_seed_checks_text(checks);
-    return kPassed;  // a figure that differs is the seed's error, reported as such
-  }
-  if (o.name != "softmax-ce") {
+  const Derivation& derivation = find_derivation(o.name);
+  if (!derivation.takes_example && o.arguments.example_given)
+    throw InputError(fmt::format("derive {}: --logits, --target(s), --temperature, --classes and "
+                                 "--allow-unnormalized do not apply to it",
+                                 o.name));
+  if (o.json && !o.format.empty()) throw InputError("--json and --format: give one, not both");
+  const auto& formats = report::formats();
+  if (!o.format.empty() && std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
     std::string known;
-    for (const auto& [name, summary] : derivations()) known += (known.empty() ? "" : ", ") + name;
-    throw InputError(fmt::format("unknown derivation '{}'; known derivations: {}", o.name, known));
+    for (const std::string& f : formats) known += (known.empty() ? "" : ", ") + f;
+    throw InputError(fmt::format("--format: '{}' is not one of {}", o.format, known));
   }
-  const Precision precision = parse_precision(o.precision);
-  const Rational temperature = parse_number(o.temperature, "--temperature");
+  if (o.samples > 0 && o.name != "softmax-ce") throw InputError("--samples: only with softmax-ce");
   if (o.samples > 0) {
-    const SamplesSummary s = run_samples(o.samples, o.seed, temperature, precision);
+    const SamplesSummary s = run_samples(o.samples, o.seed, parse_number(o.arguments.temperature, "--temperature"),
+                                         parse_precision(o.arguments.precision));
     if (o.json) std::cout << render_json(s, o.seed).dump(2) << "\n";
     else std::cout << render_text(s, o.seed);
     return s.passed() ? kPassed : kFailed;
   }
-  SoftmaxCeInput in;
-  in.logits = parse_rows(o.logits, "--logits");
-  in.batch = o.logits.find(';') != std::string::npos;
-  in.temperature = temperature;
-  in.precision = precision;
-  in.allow_unnormalized = o.allow_unnormalized;
-  const auto n = static_cast<long>(in.logits.front().size());
-  if (!o.target.empty() && !o.targets.empty()) throw InputError("--target and --targets: give one, not both");
-  if (!o.targets.empty()) {
-    in.targets = parse_rows(o.targets, "--targets");
-  } else if (!o.target.empty()) {
-    auto classes = parse_classes(o.target, "--target", n);
-    if (classes.size() != in.logits.size())
-      throw InputError(fmt::format("--target: {} class(es) for {} row(s) of logits", classes.size(), in.logits.size()));
-    in.set_target_classes(std::move(classes));
-  } else if (o.logits == "2,1,0.1") {
-    in.set_target_classes({2});  // the seeds' example
-  } else {
-    throw InputError("--target or --targets is required with --logits (e.g. --target 0)");
+  // --json keeps the data of the two original derivations: the numeric proof and the seed checks.
+  if (o.json && o.name == "softmax-ce") {
+    const SoftmaxCeProof proof = prove_softmax_ce(softmax_ce_input(o.arguments));
+    std::cout << render_json(proof).dump(2) << "\n";
+    return proof.passed() ? kPassed : kFailed;
   }
-  const SoftmaxCeProof proof = prove_softmax_ce(in);
-  if (o.json) std::cout << render_json(proof).dump(2) << "\n";
-  else std::cout << render_text(proof);
-  return proof.passed() ? kPassed : kFailed;
+  if (o.json && o.name == "seed-examples") {
+    std::cout << render_seed_checks_json(check_seed_examples()).dump(2) << "\n";
+    return kPassed;
+  }
+  const report::Report report = derivation.build(o.arguments);
+  const std::string text = report::render(report, o.json ? "json" : o.format.empty() ? "text" : o.format);
+  if (o.output.empty()) std::cout << text;
+  else write_text_file(o.output, text);
+  bool passed = true;
+  for (const report::Section& s : report.sections) passed = passed && all_verdicts_pass(s);
+  return passed ? kPassed : kFailed;
 }
 
 struct ProveCommand {
@@ -232,22 +220,34 @@ int main(int argc, char** argv) {
   app.footer("Exit status: 0 all checks pass, 1 a check fails, 2 bad usage or input.\n");
 
   DeriveOptions d;
-  CLI::App* derive = app.add_subcommand("derive", "Run a derivation and check it numerically");
-  derive->add_option("name", d.name, "The derivation: softmax-ce, seed-examples (see --list)");
+  ddx::DerivationArguments& da = d.arguments;
+  CLI::App* derive = app.add_subcommand("derive", "Write a derivation's report (and check it: exit 1 when a check fails)");
+  derive->add_option("name", d.name, "The derivation, e.g. softmax-ce (see --list)");
   derive->add_flag("--list", d.list, "List the derivations with a one-line summary each");
-  derive->add_option("--logits", d.logits,
-                     "Logits z, comma-separated; rows separated by ';' form a batch [B, n] (default: 2,1,0.1)");
-  derive->add_option("--target", d.target, "The target class of each row, 0-based (default with the example: 2)");
-  derive->add_option("--targets", d.targets, "A target distribution y per row, comma-separated; must sum to 1");
-  derive->add_option("--temperature", d.temperature, "Softmax temperature T > 0 (default: 1)");
-  derive->add_option("--precision", d.precision, "Precision of the values shown: float, double, long-double, 50, 100")
+  derive->add_option("--format", d.format, "text, md (GitHub Markdown), tex (standalone LaTeX), html (one self-contained "
+                                           "page), json (the report's structure)")
+      ->default_str("text");
+  derive->add_option("-o,--output", d.output, "Write to this file instead of standard output");
+  CLI::Option* logits = derive->add_option(
+      "--logits", da.logits, "Logits z, comma-separated; rows separated by ';' form a batch [B, n] (default: 2,1,0.1)");
+  CLI::Option* target =
+      derive->add_option("--target", da.target, "The target class of each row, 0-based (default with the example: 2)");
+  CLI::Option* targets =
+      derive->add_option("--targets", da.targets, "A target distribution y per row, comma-separated; must sum to 1");
+  CLI::Option* temperature = derive->add_option("--temperature", da.temperature, "Softmax temperature T > 0 (default: 1)");
+  CLI::Option* classes = derive->add_option(
+      "--classes", da.classes, "Number of classes n of the fixed-n symbolic proofs, 2 to 12 (default: the number of logits)");
+  derive->add_option("--precision", da.precision, "Precision of the values shown: float, double, long-double, 50, 100")
       ->default_str("double");
-  derive->add_flag("--allow-unnormalized", d.allow_unnormalized,
-                   "Accept targets that do not sum to 1 (the gradient is then p·Σy - y)");
-  derive->add_option("--samples", d.samples, "Check K random cases instead (n from 1 to 1000, batches, soft targets)")
+  CLI::Option* unnormalized = derive->add_flag("--allow-unnormalized", da.allow_unnormalized,
+                                               "Accept targets that do not sum to 1 (the gradient is then p·Σy - y)");
+  derive->add_option("--samples", d.samples,
+                     "softmax-ce: check K random cases instead (n from 1 to 1000, batches, soft targets)")
       ->check(CLI::Range(1, 100000));
   derive->add_option("--seed", d.seed, "Seed for --samples (default: 1)");
-  derive->add_flag("--json", d.json, "Write JSON instead of text");
+  derive->add_flag("--json", d.json,
+                   "softmax-ce: the numeric proof's data as JSON; seed-examples: the checks as JSON; "
+                   "other derivations: the report as JSON (--format json)");
 
   ProveCommand pr;
   CLI::App* prove = app.add_subcommand("prove", "Prove an identity symbolically (exit 0 proven, 1 refuted, 2 bad usage)");
@@ -332,7 +332,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kPassed : kBadUsage;
   }
   try {
-    if (derive->parsed()) return run_derive(d);
+    if (derive->parsed()) {
+      for (const CLI::Option* option : {logits, target, targets, temperature, classes, unnormalized})
+        da.example_given = da.example_given || option->count() > 0;
+      return run_derive(d);
+    }
     if (prove->parsed()) return run_prove(pr, prove->count("--classes") > 0);
     if (grad->parsed()) return run_grad(gr, grad_expression->count() > 0);
     if (explain->parsed()) return run_explain(ex, explain_expression->count() > 0);

@@ -7,10 +7,8 @@
 #include <stdexcept>
 
 namespace ddx {
-namespace {
 
 using namespace index;
-namespace R = index::rules;
 
 // ---------------------------------------------------------------- the definitions
 
@@ -33,6 +31,10 @@ Definition smoothed_targets_definition() {
   return {"ỹ", "j",
           add({mul({subtract(constant(1), symbol("ε")), symbol("y", "j")}), divide(symbol("ε"), size_n())})};
 }
+
+namespace {
+
+namespace R = index::rules;
 
 Hypothesis sums_to_one(const std::string& targets) { return {sum_over("j", symbol(targets, "j")), constant(1)}; }
 

@@ -14,6 +14,13 @@
 
 namespace ddx {
 
+// The definitions the proofs unfold, in index notation (index::to_text and
+// index::to_latex print them): pⱼ := exp(zⱼ)/Σₖ exp(zₖ) (of zⱼ/T with a
+// temperature), L := −Σⱼ tⱼ log pⱼ for the targets t, ỹⱼ := (1 − ε)yⱼ + ε/n.
+index::Definition softmax_definition(bool with_temperature);
+index::Definition loss_definition(const std::string& targets);
+index::Definition smoothed_targets_definition();
+
 // "softmax-ce", "softmax-sums-to-one", "shift-invariance", "softmax-jacobian",
 // "temperature", "label-smoothing".
 std::vector<std::string> every_n_identities();

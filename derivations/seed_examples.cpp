@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "derivations/catalogue.hpp"
 #include "engine/eval.hpp"
 #include "ops/composites.hpp"
 
@@ -436,52 +437,43 @@ namespace {
 
 std::string_view verdict_of(const SeedCheck& c) { return c.matches ? "matches at the printed precision" : "differs"; }
 
-// Display width of UTF-8 text: one column per code point (the table uses no wide characters).
-std::size_t width_of(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
-std::string pad(std::string_view s, std::size_t width) {
-  std::string out(s);
-  const std::size_t w = width_of(s);
-  if (w < width) out.append(width - w, ' ');
-  return out;
-}
-
 }  // namespace
 
-std::string render_seed_checks_text(const std::vector<SeedCheck>& checks) {
-  std::size_t wq = width_of("quantity"), ws = width_of("seed"), wd = width_of("ddx");
-  for (const auto& c : checks) {
-    wq = std::max(wq, width_of(c.quantity));
-    ws = std::max(ws, width_of(c.seed_figure));
-    wd = std::max(wd, width_of(c.ddx_figure));
-  }
-  std::string out = "Seed examples recomputed by the engine\n";
-  out += fmt::format("Rounding: {}.\n", kSeedRounding);
-  std::size_t differ = 0;
-  std::string last_group;
-  for (const auto& c : checks) {
-    const std::string group = c.source + "  " + c.example;
-    if (group != last_group) {
-      out += "\n" + group + "\n";
-      out += "  " + pad("quantity", wq) + "  " + pad("seed", ws) + "  " + pad("ddx", wd) + "  verdict\n";
-      last_group = group;
+report::Report seed_examples_report(const std::vector<SeedCheck>& checks) {
+  using namespace report;
+  const auto differ = static_cast<std::size_t>(std::count_if(checks.begin(), checks.end(), [](const SeedCheck& c) { return !c.matches; }));
+  Report r{.name = "seed-examples",
+           .title = "The seeds' worked examples, recomputed",
+           .summary = fmt::format("Every numeric example printed in the seed articles, recomputed by ddx at 100 digits "
+                                  "and rounded once to the seed's printed precision: {} figures, {} match, {} differ.",
+                                  checks.size(), checks.size() - differ, differ),
+           .sections = {}};
+  Section& method = r.section("How the figures are compared");
+  method.add(paragraph("Rounding: ", std::string(kSeedRounding), ". A figure that differs is reported as the seed's "
+                       "error, with by how much and, where known, why; the seeds are not edited to match."));
+  std::string none;
+  for (const auto& name : seeds_without_numeric_examples()) none += (none.empty() ? "" : ", ") + name;
+  method.add(paragraph("Seeds with no numeric example: ", none, "."));
+  std::string source;
+  Table* table = nullptr;
+  for (const SeedCheck& c : checks) {
+    if (c.source != source) {
+      source = c.source;
+      Section& s = r.section(source);
+      s.add(Table{.caption = "", .header = {"example", "quantity", "seed", "ddx", "verdict", "note"}, .rows = {}});
+      table = &std::get<Table>(s.blocks.back());
     }
-    out += "  " + pad(c.quantity, wq) + "  " + pad(c.seed_figure, ws) + "  " + pad(c.ddx_figure, wd) + "  " +
-           std::string(verdict_of(c)) + "\n";
-    if (!c.matches) {
-      ++differ;
-      out += "  " + std::string(wq + ws + wd + 6, ' ') + "note: " + c.note + "\n";
-    }
+    table->rows.push_back(Row{{c.example, c.quantity, c.seed_figure, c.ddx_figure, std::string(verdict_of(c)), c.note},
+                              c.matches});
   }
-  out += "\nSeeds with no numeric example:";
-  for (const auto& s : seeds_without_numeric_examples()) out += " " + s;
-  out += "\n";
-  out += fmt::format("\nSummary: {} checked, {} match at the printed precision, {} differ\n", checks.size(),
-                     checks.size() - differ, differ);
-  return out;
+  Section& summary = r.section("Summary");
+  summary.add(verdict(true, fmt::format("{} checked, {} match at the printed precision, {} differ (the seed's figures "
+                                        "are wrong there; see the notes)",
+                                        checks.size(), checks.size() - differ, differ)));
+  return r;
 }
+
+report::Report seed_examples_report(const DerivationArguments&) { return seed_examples_report(check_seed_examples()); }
 
 nlohmann::ordered_json render_seed_checks_json(const std::vector<SeedCheck>& checks) {
   nlohmann::ordered_json j;

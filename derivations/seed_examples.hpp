@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "derivations/report.hpp"
+
 #include "engine/scalar.hpp"
 
 namespace ddx {
@@ -46,9 +48,10 @@ std::vector<std::string> seeds_without_numeric_examples();
 // |value| half to even. Throws std::invalid_argument for a figure of another style.
 std::string format_like_seed_figure(std::string_view seed_figure, const Float100& value);
 
-// An aligned table grouped by example, then a summary line
+// The checks as a report: a table per seed file (example, quantity, the
+// seed's figure, ddx's, verdict, note) and a summary
 // ("N checked, M match at the printed precision, K differ").
-std::string render_seed_checks_text(const std::vector<SeedCheck>& checks);
+report::Report seed_examples_report(const std::vector<SeedCheck>& checks);
 // {"rounding", "checks": [{source, example, quantity, seed_figure, ddx_figure,
 //  matches, verdict, note}], "summary": {checked, match, differ}, "seeds_without_numeric_examples"}.
 nlohmann::ordered_json render_seed_checks_json(const std::vector<SeedCheck>& checks);
