@@ -14,6 +14,15 @@ Expr softmax(Expr z, Expr temperature);
 Expr log_softmax(Expr z);
 // −Σᵢ yᵢ log pᵢ; for a batch [B, n], the mean over the B rows.
 Expr cross_entropy(Expr p, Expr y);
+// The max-shifted log-softmax, w − log Σⱼ exp(wⱼ) with w = z − stop_gradient(max z)
+// along the last axis. Every exp(wⱼ) is at most 1, so it cannot overflow; the
+// shift is a constant for reverse mode (its adjoint is stopped, as JAX and
+// tinygrad do), so the max's subgradient never reaches the gradient, which
+// is exactly p − y as for the unshifted form.
+Expr stable_log_softmax(Expr z);
+// −Σᵢ yᵢ stable_log_softmax(z)ᵢ from logits z; for a batch [B, n], the mean
+// over the B rows.
+Expr stable_softmax_cross_entropy(Expr z, Expr y);
 // 1 / (1 + exp(−x)).
 Expr sigmoid(Expr x);
 // Mean of all elements.
