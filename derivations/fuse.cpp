@@ -180,7 +180,7 @@ std::string render_text(const FuseResult& r, bool trace) {
     out += fmt::format("  value        composed {}\n               fused    {}\n", bracketed(pt.composed_value),
                        bracketed(pt.fused_value));
     for (const auto& v : pt.gradients)
-      out += fmt::format("  ∂/∂{:<10} composed {}\n               fused    {}\n", v.name, bracketed(v.composed),
+      out += fmt::format("  {:<12} composed {}\n               fused    {}\n", "∂/∂" + v.name, bracketed(v.composed),
                          bracketed(v.fused));
     if (pt.nonfinite) out += fmt::format("  non-finite values: {}\n", *pt.nonfinite);
     out += fmt::format("  at 100 digits the two graphs {} (largest difference {:.1e}, relative to max(1, |value|))\n",
