@@ -50,24 +50,27 @@ bool is_row_sum(const Graph& g, NodeId s, NodeId x) {
   return to == row;
 }
 
-// The logits x of exp(x) / sum(exp(x)) (with a row constant shift dropped),
-// adding the pattern's nodes to `nodes`.
+// x0 when x = x0 − c with c one value per row (the max-shift), else x:
+// softmax and log-softmax of x0 − c are those of x0.
+NodeId without_row_shift(const Graph& g, NodeId x, std::vector<NodeId>& nodes) {
+  if (!is(g, x, ops().sub)) return x;
+  const NodeId x0 = arg(g, x, 0), c = arg(g, x, 1);
+  const Shape &sx = g.shape(x), &sc = g.shape(c);
+  if (!(g.shape(x0) == sx) || sc.cols() != 1 || sc.rank > sx.rank ||
+      (sc.rank == 2 && sc.rows() != sx.rows() && sc.rows() != 1))
+    return x;
+  nodes.insert(nodes.end(), {x, c});
+  return x0;
+}
+
+// The logits x of exp(x) / sum(exp(x)) (with a row shift dropped), adding
+// the pattern's nodes to `nodes`.
 std::optional<NodeId> composed_softmax(const Graph& g, NodeId id, std::vector<NodeId>& nodes) {
   if (!is(g, id, ops().div)) return std::nullopt;
   const NodeId e = arg(g, id, 0), s = arg(g, id, 1);
   if (!is(g, e, ops().exp) || !is_row_sum(g, s, e)) return std::nullopt;
   nodes.insert(nodes.end(), {id, e, s});
-  NodeId x = arg(g, e);
-  // softmax(x − c) = softmax(x) for c one value per row.
-  if (is(g, x, ops().sub)) {
-    const NodeId x0 = arg(g, x, 0), c = arg(g, x, 1);
-    if (g.shape(x0) == g.shape(x) && g.shape(c).cols() == 1 && g.shape(c).rank <= g.shape(x).rank &&
-        (g.shape(c).rank < 2 || g.shape(c).rows() == g.shape(x).rows() || g.shape(c).rows() == 1)) {
-      nodes.insert(nodes.end(), {x, c});
-      x = x0;
-    }
-  }
-  return x;
+  return without_row_shift(g, arg(g, e), nodes);
 }
 
 // The x of log(sum(exp(x))) summed along the last axis.
@@ -80,7 +83,8 @@ std::optional<NodeId> composed_log_sum_exp(const Graph& g, NodeId id, std::vecto
 }
 
 // The x of a log-softmax: log(softmax(x)), x − log Σ exp(x) (composed or
-// log_sum_exp), or log_softmax_fused(x).
+// log_sum_exp; the max-shifted form w − log Σ exp(w), w = x − c, included),
+// or log_softmax_fused(x).
 std::optional<NodeId> log_softmax_of(const Graph& g, NodeId id, std::vector<NodeId>& nodes) {
   const std::size_t mark = nodes.size();
   if (is(g, id, fused_op_ids().log_softmax)) {
@@ -96,9 +100,9 @@ std::optional<NodeId> log_softmax_of(const Graph& g, NodeId id, std::vector<Node
     const NodeId x = arg(g, id, 0), l = arg(g, id, 1);
     if (is(g, l, fused_op_ids().log_sum_exp) && arg(g, l) == x) {
       nodes.push_back(l);
-      return x;
+      return without_row_shift(g, x, nodes);
     }
-    if (auto lx = composed_log_sum_exp(g, l, nodes); lx && *lx == x) return x;
+    if (auto lx = composed_log_sum_exp(g, l, nodes); lx && *lx == x) return without_row_shift(g, x, nodes);
   }
   nodes.resize(mark);
   return std::nullopt;

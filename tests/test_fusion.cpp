@@ -10,6 +10,7 @@
 #include "engine/eval.hpp"
 #include "engine/op.hpp"
 #include "engine/print.hpp"
+#include "ops/composites.hpp"
 #include "ops/fused.hpp"
 #include "ops/functions.hpp"
 
@@ -158,6 +159,22 @@ TEST(Fusion, EveryRewriteIsProvenAndTheGraphsAgreeAtARandomPoint) {
       expect_same_values(g, w.root, w.fused, seed, ex.expression + ": " + w.rule);
     }
     expect_same_values(g, p.root, r.roots.front(), seed++, ex.expression);
+  }
+}
+
+TEST(Fusion, TheStableComposedFormsFuseOnTheUnshiftedLogits) {
+  for (const Shape& shape : {Shape::vector(4), Shape::matrix(3, 4)}) {
+    Graph g;
+    const Expr z = variable(g, "z", shape), y = variable(g, "y", shape);
+    const NodeId roots[] = {stable_softmax_cross_entropy(z, y).id(), stable_log_softmax(z).id()};
+    const FusionResult r = fuse(g, roots);
+    auto rules = rules_of(r);
+    std::sort(rules.begin(), rules.end());
+    EXPECT_EQ(rules, (std::vector<std::string>{"crossentropy_softmax_to_fused", "log_softmax_to_fused"}));
+    EXPECT_TRUE(r.all_proven());
+    EXPECT_EQ(to_infix(g, r.roots[0]), "softmax_cross_entropy(z, y)");
+    EXPECT_EQ(to_infix(g, r.roots[1]), "log_softmax_fused(z)");
+    for (int k = 0; k < 2; ++k) expect_same_values(g, roots[k], r.roots[k], 11, "stable " + to_string(shape));
   }
 }
 
