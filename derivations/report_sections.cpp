@@ -140,6 +140,24 @@ Figure reverse_mode_figure(const SoftmaxCeProof& pr) {
   return f;
 }
 
+Table forward_table(const SoftmaxCeProof& pr) {
+  const Graph& g = *pr.graph;
+  const auto names = node_names(pr);
+  auto ref = [&](NodeId id) {
+    auto it = names.find(id);
+    return it != names.end() ? it->second : node_ref(g, id);
+  };
+  Table t{.caption = fmt::format("The forward pass at {} precision, in evaluation order", describe(pr.input.precision)),
+          .header = {"node", "computes", "shape", "value"},
+          .rows = {}};
+  for (NodeId id : pr.forward_order) {
+    const Node& n = g.node(id);
+    const std::string computes = n.op == kVarOp ? "input" : n.op == kConstOp ? "constant" : node_call(g, id, ref);
+    t.rows.push_back(Row{{ref(id), computes, to_string(n.shape), show_values(pr.value_of(id))}, std::nullopt});
+  }
+  return t;
+}
+
 Table sweep_table(const SoftmaxCeProof& pr) {
   const Graph& g = *pr.graph;
   const auto names = node_names(pr);

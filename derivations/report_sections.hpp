@@ -37,6 +37,9 @@ void add_numeric_proof(Section& section, const SoftmaxCeProof& proof, std::size_
 // (DOT, and SVG when graphviz is installed).
 Figure reverse_mode_figure(const SoftmaxCeProof& proof);
 
+// Each node of L in evaluation order: what it computes, its shape, its value.
+Table forward_table(const SoftmaxCeProof& proof);
+
 // The sweep in order: each node's adjoint, the rule of its op, what it sent.
 Table sweep_table(const SoftmaxCeProof& proof);
 

@@ -454,17 +454,22 @@ report::Report seed_examples_report(const std::vector<SeedCheck>& checks) {
   std::string none;
   for (const auto& name : seeds_without_numeric_examples()) none += (none.empty() ? "" : ", ") + name;
   method.add(paragraph("Seeds with no numeric example: ", none, "."));
-  std::string source;
+  // A section per seed file, a table per example.
+  std::string source, example;
+  Section* section = nullptr;
   Table* table = nullptr;
   for (const SeedCheck& c : checks) {
     if (c.source != source) {
       source = c.source;
-      Section& s = r.section(source);
-      s.add(Table{.caption = "", .header = {"example", "quantity", "seed", "ddx", "verdict", "note"}, .rows = {}});
-      table = &std::get<Table>(s.blocks.back());
+      example.clear();
+      section = &r.section(source);
     }
-    table->rows.push_back(Row{{c.example, c.quantity, c.seed_figure, c.ddx_figure, std::string(verdict_of(c)), c.note},
-                              c.matches});
+    if (c.example != example) {
+      example = c.example;
+      section->add(Table{.caption = example, .header = {"quantity", "seed", "ddx", "verdict", "note"}, .rows = {}});
+      table = &std::get<Table>(section->blocks.back());
+    }
+    table->rows.push_back(Row{{c.quantity, c.seed_figure, c.ddx_figure, std::string(verdict_of(c)), c.note}, c.matches});
   }
   Section& summary = r.section("Summary");
   summary.add(verdict(true, fmt::format("{} checked, {} match at the printed precision, {} differ (the seed's figures "

@@ -211,27 +211,6 @@ SoftmaxCeProof build(const SoftmaxCeInput& input) {
   return pr;
 }
 
-// ---- text rendering ---------------------------------------------------------
-
-std::string join_values(const std::vector<std::string>& v, std::size_t limit = 6) {
-  std::string s = "[";
-  for (std::size_t k = 0; k < v.size(); ++k) {
-    if (k == limit && v.size() > limit + 1) {
-      s += fmt::format(", ... ({} more)", v.size() - k);
-      break;
-    }
-    s += (k ? ", " : "") + v[k];
-  }
-  return s + "]";
-}
-std::string show(const std::vector<std::string>& v) { return v.size() == 1 ? v.front() : join_values(v); }
-
-std::string rational_row(const std::vector<Rational>& row) {
-  std::vector<std::string> s;
-  for (const Rational& r : row) s.push_back(to_string(r));
-  return join_values(s, 10);
-}
-
 std::string format_error(double x) { return std::isnan(x) ? "not finite" : fmt::format("{:.2e}", x); }
 
 }  // namespace
@@ -295,91 +274,6 @@ SoftmaxCeProof prove_softmax_ce(const SoftmaxCeInput& input) {
   with_scalar(input.precision, [&](auto tag) { display_values<typename decltype(tag)::type>(pr); });
   run_checks(pr, 64);
   return pr;
-}
-
-std::string render_text(const SoftmaxCeProof& pr) {
-  const Graph& g = *pr.graph;
-  const SoftmaxCeInput& in = pr.input;
-  const std::string prec{name_of(in.precision)};
-  std::string out;
-  auto line = [&out](const std::string& s = "") { out += s + "\n"; };
-
-  line("ddx derive softmax-ce: reverse mode through softmax and cross-entropy, checked against p - y");
-  line();
-  line("Input");
-  for (std::size_t r = 0; r < in.logits.size(); ++r) {
-    const std::string row = in.logits.size() > 1 ? fmt::format(" (row {})", r) : "";
-    line(fmt::format("  logits z{:<8} = {}", row, rational_row(in.logits[r])));
-    std::string target = rational_row(in.targets[r]);
-    if (r < in.target_classes.size()) target += fmt::format("   one-hot, class {}", in.target_classes[r]);
-    line(fmt::format("  targets y{:<7} = {}", row, target));
-  }
-  line(fmt::format("  temperature T    = {}", to_string(in.temperature)));
-  if (pr.rows() > 1 || in.batch) line(fmt::format("  batch of B = {} rows: L is the mean of the row losses", pr.rows()));
-  line();
-  line("The graph, built from primitives only");
-  line(fmt::format("  p = {}", to_infix(g, pr.p)));
-  line(fmt::format("  L = {}", to_infix(g, pr.loss)));
-  line();
-  line(fmt::format("Forward pass ({} nodes, evaluated at {} precision)", pr.forward_order.size(), prec));
-  for (NodeId id : pr.forward_order) {
-    const Node& n = g.node(id);
-    const std::string def = n.op == kVarOp ? "input" : n.op == kConstOp ? "constant" : node_call(g, id);
-    line(fmt::format("  {:<5} = {:<28} {:<8} {}", node_ref(g, id), def, to_string(n.shape), show(pr.value_of(id))));
-  }
-  line();
-  line("Reverse sweep (ḡ = ∂L/∂node; each op's rule sends contributions to its inputs)");
-  for (const SweepStep& s : pr.gradient.sweep) {
-    const Node& n = g.node(s.node);
-    const std::string rule = s.node == pr.loss ? "seed: ḡ = 1"
-                             : n.op == kVarOp  ? "input: its adjoint is the gradient"
-                                               : fmt::format("{}: {}", op_info(n.op).name, op_info(n.op).vjp_formula);
-    line(fmt::format("  {:<5} ḡ = {}", node_ref(g, s.node), show(pr.value_of(s.adjoint))));
-    if (s.accumulated.size() > 1) {
-      std::string parts;
-      for (NodeId c : s.accumulated) parts += (parts.empty() ? "" : " + ") + show(pr.value_of(c));
-      line(fmt::format("        accumulated from {} users: {}", s.accumulated.size(), parts));
-    }
-    line(fmt::format("        {}", rule));
-    for (const auto& send : s.sends)
-      line(fmt::format("        -> {:<5} += {}", node_ref(g, send.to), show(pr.value_of(send.contribution))));
-  }
-  line();
-  const std::string claim = pr.normalized() ? "p - y" : "p·Σy - y";
-  const std::string scale = pr.rows() > 1 ? (in.temperature == 1 ? "/B" : "/(B·T)") : (in.temperature == 1 ? "" : "/T");
-  line(fmt::format("Gradient at {} precision: the graph's ∂L/∂z beside ({}){}", prec, claim, scale));
-  const auto& got = pr.value_of(pr.gradient.gradients.front());
-  const auto& want = pr.value_of(pr.expected);
-  const std::size_t shown = std::min<std::size_t>(got.size(), 12);
-  line(fmt::format("  {:>6}  {:<26} {:<26}", "i", "graph", claim + scale));
-  for (std::size_t k = 0; k < shown; ++k) line(fmt::format("  {:>6}  {:<26} {:<26}", k, got[k], want[k]));
-  if (shown < got.size()) line(fmt::format("  ... {} more components (see --json)", got.size() - shown));
-  if (pr.nonfinite) {
-    line();
-    line("Non-finite values: " + *pr.nonfinite);
-  }
-  if (!pr.normalized()) {
-    line();
-    line("The targets do not sum to 1, so the gradient is p·Σy - y, not p - y: the difference is p·(Σy - 1).");
-  }
-  line();
-  line("Checks");
-  for (const NumericCheck& c : pr.checks)
-    line(fmt::format("  [{}] {:<38} {:<11} max |error| {:<10} tolerance {:.2e}", c.passed ? "pass" : "FAIL", c.name,
-                     name_of(c.precision), format_error(c.max_abs_error), c.tolerance));
-  for (const NumericCheck& c : pr.checks)
-    if (!c.passed && !c.note.empty()) line(fmt::format("  {} ({}): {}", c.name, name_of(c.precision), c.note));
-  if (pr.fd_components < pr.rows() * pr.classes())
-    line(fmt::format("  (central differences checked {} of {} components)", pr.fd_components,
-                     pr.rows() * pr.classes()));
-  line();
-  const auto passed = std::count_if(pr.checks.begin(), pr.checks.end(), [](const auto& c) { return c.passed; });
-  if (pr.passed())
-    line(fmt::format("Verdict: proven numerically: ∂L/∂z = ({}){} ({} of {} checks passed)", claim, scale, passed,
-                     pr.checks.size()));
-  else
-    line(fmt::format("Verdict: NOT proven: {} of {} checks failed", pr.checks.size() - passed, pr.checks.size()));
-  return out;
 }
 
 namespace {

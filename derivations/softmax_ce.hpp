@@ -70,7 +70,6 @@ struct SoftmaxCeProof {
 // Builds the graph, differentiates it and runs every check.
 SoftmaxCeProof prove_softmax_ce(const SoftmaxCeInput& input);
 
-std::string render_text(const SoftmaxCeProof& proof);
 nlohmann::ordered_json render_json(const SoftmaxCeProof& proof);
 
 // --samples K --seed S: random cases, summarised by the worst error per precision.

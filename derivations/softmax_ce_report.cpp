@@ -156,6 +156,7 @@ void reverse_view(Report& report, const SoftmaxCeProof& pr) {
                               "sum of what its users sent, and its op's vector–Jacobian rule sends a contribution to "
                               "each of its inputs. The figure shows each node's forward value and its ḡ.",
                               pr.forward_order.size(), forward)));
+  s.add(forward_table(pr));
   s.add(reverse_mode_figure(pr));
   s.add(sweep_table(pr));
 }

@@ -89,6 +89,18 @@ TEST_P(EveryDerivation, RendersInEveryFormatWithEveryVerdictPassing) {
   EXPECT_FALSE(std::regex_search(html, std::regex("(src|href)=\"(https?:)?//"))) << "self-contained";
 }
 
+TEST_P(EveryDerivation, LatexCompilesWhenPdflatexIsInstalled) {
+  if (std::system("command -v pdflatex >/dev/null 2>&1") != 0) GTEST_SKIP() << "pdflatex is not installed";
+  const fs::path dir = fs::temp_directory_path() / ("ddx_derive_tex_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "report.tex") << render(report_of(GetParam()), "tex");
+  const std::string command =
+      "cd '" + dir.string() + "' && pdflatex -interaction=nonstopmode -halt-on-error report.tex >report.out 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << GetParam();
+  EXPECT_TRUE(fs::exists(dir / "report.pdf"));
+  fs::remove_all(dir);
+}
+
 TEST_P(EveryDerivation, BuildingTwiceGivesByteIdenticalReports) {
   const Report again = find_derivation(GetParam()).build(DerivationArguments{});
   EXPECT_EQ(render(again, "json"), render(report_of(GetParam()), "json"));
@@ -151,7 +163,9 @@ TEST(SoftmaxCeReport, EachSymbolicStepComesFromTheProverWithItsRule) {
       for (const Step& step : steps->steps) {
         EXPECT_FALSE(step.rule.empty()) << s.title;
         EXPECT_FALSE(step.after.latex.empty()) << s.title << ": " << step.rule;
-        if (step.check_passed) EXPECT_TRUE(*step.check_passed) << s.title << ": " << step.rule;
+        if (step.check_passed) {
+          EXPECT_TRUE(*step.check_passed) << s.title << ": " << step.rule;
+        }
       }
   // The definitions are the provers' own, numbered and referred to.
   const auto defs = blocks_of<DisplayMath>(section(r, "Definitions"));
@@ -173,11 +187,15 @@ TEST(SoftmaxCeReport, TheFigureHasValuesAndAdjointsAndTheSweepTableEveryNode) {
   ASSERT_EQ(figures.size(), 1u);
   EXPECT_NE(figures[0]->dot.find("value [2, 1, 0.1]"), std::string::npos);
   EXPECT_NE(figures[0]->dot.find("ḡ 1"), std::string::npos) << "the loss's seed";
-  if (std::system("command -v dot >/dev/null 2>&1") == 0) EXPECT_NE(figures[0]->svg.find("<svg"), std::string::npos);
+  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
+    EXPECT_NE(figures[0]->svg.find("<svg"), std::string::npos);
+  }
   const auto tables = blocks_of<Table>(s);
-  ASSERT_EQ(tables.size(), 1u);
-  EXPECT_EQ(tables[0]->rows.size(), 8u) << "every node the gradient flows through (y receives none), in sweep order";
-  EXPECT_EQ(std::get<std::string>(tables[0]->rows.front().cells[3]), "seed: ḡ = 1");
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0]->rows.size(), 9u) << "the forward pass: every node of L";
+  EXPECT_EQ(std::get<std::string>(tables[0]->rows.back().cells[0]), "L");
+  EXPECT_EQ(tables[1]->rows.size(), 8u) << "every node the gradient flows through (y receives none), in sweep order";
+  EXPECT_EQ(std::get<std::string>(tables[1]->rows.front().cells[3]), "seed: ḡ = 1");
 }
 
 // At n = 10 the figure still draws one box per tensor node, with abbreviated values.

@@ -236,7 +236,7 @@ TEST(SeedExamples, ReportHasARowPerCheckWithItsVerdictAndASummary) {
         for (const report::Row& row : t->rows) {
           ++rows;
           failed_rows += row.passed == false;
-          const std::string& verdict = std::get<std::string>(row.cells.at(4));
+          const std::string& verdict = std::get<std::string>(row.cells.at(3));
           EXPECT_TRUE(verdict == "matches at the printed precision" || verdict == "differs") << verdict;
           EXPECT_EQ(*row.passed, verdict != "differs");
         }
