@@ -222,11 +222,10 @@ std::optional<Program> fused_program(int n, std::string& why_not) {
   return p;
 }
 
-// The fused op as frameworks ship it, written after PyTorch's
-// cross_entropy = nll_loss(log_softmax(z)): one pass for the max a, one for
-// Σ = Σⱼ exp(zⱼ − a) (keeping exp(zⱼ − a), which the backward reuses as the
-// softmax), then lse = a + log Σ, loss = lse − z_y and the gradient
-// softmax − onehot. Every step is stable against overflow; the loss is a
+// ddx's model of the fused op frameworks ship (cross-entropy on logits, as
+// issue 6 describes it): one pass for the max a, one for Σ = Σⱼ exp(zⱼ − a)
+// (keeping exp(zⱼ − a), which the backward reuses as the softmax), then
+// lse = a + log Σ, loss = lse − z_y and the gradient softmax − onehot. Every step is stable against overflow; the loss is a
 // difference of two nearly equal numbers when z_y is the max, and
 // softmax_y − 1 is one too, so both lose their relative accuracy as the
 // margin grows and become exactly 0 once Σ rounds to 1.
@@ -362,6 +361,8 @@ void run_precision(const Options& o, Precision precision, const std::array<const
 Result run(const Options& options) {
   if (options.margins.empty() || options.precisions.empty() || options.classes < 2)
     throw InputError("compare: give at least one margin, one precision and two classes");
+  if (options.margin_text.size() != options.margins.size())
+    throw std::invalid_argument("compare: Options::margin_text must label every margin (use parse_options)");
   Result result;
   result.options = options;
   Program naive = composed_program(Variant::NaiveComposed, options.classes);
