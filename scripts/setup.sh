@@ -2,7 +2,7 @@
 # Installs the Debian packages ddx needs to build, test and draw.
 # Idempotent: when everything is present it only checks and returns.
 # Usage: scripts/setup.sh [--bench]
-#   --bench  also the peers the benchmarks compare against: GiNaC and python3
+#   --bench  also the peers the benchmarks compare against: GiNaC, python3 and PyTorch
 set -euo pipefail
 
 packages=(
@@ -15,7 +15,7 @@ packages=(
   chromium                                 # headless browser tests of the HTML pages
 )
 if [[ ${1:-} == --bench ]]; then
-  packages+=(python3 libginac-dev)         # bench/prover_table.py and its GiNaC column
+  packages+=(python3 libginac-dev python3-torch)  # bench/prover_table.py and its GiNaC column; bench/compare_pytorch.py
 fi
 
 missing=()
