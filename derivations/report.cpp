@@ -536,6 +536,10 @@ class TextRenderer {
 
   void block(const Figure& f) {
     out_ += fmt::format("Figure {}: {}\n", n_.next_figure(), f.caption);
+    if (f.dot.empty()) {
+      out_ += "  (a chart: --format html draws it)\n";
+      return;
+    }
     out_ += "  (Graphviz DOT source; draw it with `dot -Tsvg`)\n";
     out_ += indent(f.dot, "    ");
   }
@@ -708,6 +712,10 @@ class MarkdownRenderer {
   // which keeps the Markdown self-contained.
   void block(const Figure& f) {
     out_ += fmt::format("**Figure {}.** {}\n\n", n_.next_figure(), md_escape(f.caption));
+    if (f.dot.empty()) {
+      out_ += "*A chart: `--format html` draws it.*\n";
+      return;
+    }
     out_ += md_fence(f.dot, "dot");
     out_ += "\n*Graphviz DOT source: draw it with `dot -Tsvg`.*\n";
   }
@@ -861,6 +869,10 @@ class LatexRenderer {
   // pdflatex cannot embed SVG without extra tools: the figure is its DOT source.
   void block(const Figure& f) {
     out_ += fmt::format("\\textbf{{Figure {}.}} {}\n", n_.next_figure(), latex_escape_text(f.caption));
+    if (f.dot.empty()) {
+      out_ += "(A chart: \\texttt{--format html} draws it.)\n";
+      return;
+    }
     out_ += "(Graphviz DOT source; draw it with \\texttt{dot -Tpdf}.)\n";
     out_ += latex_preformatted(f.dot);
   }
