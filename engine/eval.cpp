@@ -2,43 +2,123 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <type_traits>
+
 #include "engine/op.hpp"
 #include "engine/print.hpp"
 
 namespace ddx {
 
+namespace {
+
+// Index of the first non-finite element of out[0, n), or −1. For float and
+// double a branch-free scan finds whether there is one first (x − x is 0
+// exactly for finite x), so the common case is one vectorized pass.
+template <class T> std::int64_t first_nonfinite(const T* out, std::int64_t n) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    unsigned bad = 0;
+    for (std::int64_t k = 0; k < n; ++k) bad |= static_cast<unsigned>(out[k] - out[k] != T(0));
+    if (!bad) return -1;
+  }
+  for (std::int64_t k = 0; k < n; ++k)
+    if (!is_finite(out[k])) return k;
+  return -1;
+}
+
+}  // namespace
+
 template <class T>
-Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings)
-    : slot_(g.size(), -1), order_(topological_order(g, roots)) {
-  data_.reserve(order_.size());
+Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep)
+    : graph_(&g), slot_(g.size(), -1), visible_(g.size(), keep == Keep::All), order_(topological_order(g, roots)) {
+  if (keep == Keep::All) {
+    data_.resize(order_.size());
+    for (std::size_t p = 0; p < order_.size(); ++p) {
+      slot_[order_[p]] = static_cast<std::int32_t>(p);
+      data_[p].resize(static_cast<std::size_t>(g.shape(order_[p]).size()));
+    }
+  } else {
+    // A value's buffer goes back to the pool once its last user has run. Roots
+    // keep theirs (value() reads them) and so do constants (converted once).
+    std::vector<std::size_t> last_use(g.size(), 0);
+    for (std::size_t p = 0; p < order_.size(); ++p)
+      for (NodeId in : g.node(order_[p]).inputs()) last_use[in] = p;
+    std::vector<bool> pinned(g.size(), false);
+    for (NodeId r : roots) pinned[r] = visible_[r] = true;
+    std::vector<std::int64_t> need;  // per buffer: the largest value it holds
+    std::vector<std::int32_t> pool;  // free buffers
+    for (std::size_t p = 0; p < order_.size(); ++p) {
+      const NodeId id = order_[p];
+      const Node& n = g.node(id);
+      const std::int64_t size = n.shape.size();
+      if (n.op == kConstOp) pinned[id] = true;
+      // The free buffer that fits best, else the largest free one (grown).
+      std::int32_t best = -1;
+      if (!pinned[id]) {
+        for (std::size_t f = 0; f < pool.size(); ++f) {
+          const std::int32_t b = pool[f];
+          if (best < 0) {
+            best = static_cast<std::int32_t>(f);
+            continue;
+          }
+          const std::int64_t have = need[pool[best]];
+          const bool fits = need[b] >= size, best_fits = have >= size;
+          if ((fits && (!best_fits || need[b] < have)) || (!fits && !best_fits && need[b] > have))
+            best = static_cast<std::int32_t>(f);
+        }
+      }
+      std::int32_t buffer;
+      if (best >= 0) {
+        buffer = pool[best];
+        pool.erase(pool.begin() + best);
+        if (need[buffer] < size) need[buffer] = size;
+      } else {
+        buffer = static_cast<std::int32_t>(need.size());
+        need.push_back(size);
+      }
+      slot_[id] = buffer;
+      for (NodeId in : n.inputs())
+        if (!pinned[in] && last_use[in] == p && slot_[in] >= 0) {
+          if (std::find(pool.begin(), pool.end(), slot_[in]) == pool.end()) pool.push_back(slot_[in]);
+        }
+    }
+    data_.resize(need.size());
+    for (std::size_t b = 0; b < need.size(); ++b) data_[b].resize(static_cast<std::size_t>(need[b]));
+  }
+  run(bindings, true);
+}
+
+template <class T> void Evaluation<T>::rerun(const Bindings<T>& bindings) { run(bindings, false); }
+
+template <class T> void Evaluation<T>::run(const Bindings<T>& bindings, bool first) {
+  const Graph& g = *graph_;
+  nonfinite_.reset();
   std::vector<TensorView<T>> views;
   for (NodeId id : order_) {
     const Node& n = g.node(id);
-    slot_[id] = static_cast<std::int32_t>(data_.size());
-    auto& out = data_.emplace_back(static_cast<std::size_t>(n.shape.size()));
+    T* out = data_[slot_[id]].data();
+    const std::int64_t size = n.shape.size();
     if (n.op == kVarOp) {
       const std::string& name = g.attr(id).name;
       auto it = bindings.find(name);
       if (it == bindings.end()) throw BindingError(fmt::format("no value given for variable '{}'", name));
-      if (it->second.size() != out.size())
+      if (it->second.size() != static_cast<std::size_t>(size))
         throw BindingError(fmt::format("variable '{}' has shape {} ({} values) but {} values were given", name,
-                                       to_string(n.shape), out.size(), it->second.size()));
-      out = it->second;
+                                       to_string(n.shape), size, it->second.size()));
+      std::copy(it->second.begin(), it->second.end(), out);
     } else if (n.op == kConstOp) {
-      const auto& values = g.attr(id).values;
-      for (std::size_t k = 0; k < out.size(); ++k) out[k] = to_scalar<T>(values[k]);
+      if (first) {  // a constant's buffer is its own, and its value cannot change
+        const auto& values = g.attr(id).values;
+        for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(values[k]);
+      }
     } else {
       views.clear();
       for (NodeId in : n.inputs()) views.push_back({data_[slot_[in]].data(), g.shape(in)});
-      op_info(n.op).template kernel<T>()(g, id, views, out.data());
+      op_info(n.op).template kernel<T>()(g, id, views, out);
     }
     if (!nonfinite_) {
-      for (std::size_t k = 0; k < out.size(); ++k) {
-        if (!is_finite(out[k])) {
-          nonfinite_ = NonFinite{id, static_cast<std::int64_t>(k), format_scalar(out[k])};
-          break;
-        }
-      }
+      const std::int64_t k = first_nonfinite(out, size);
+      if (k >= 0) nonfinite_ = NonFinite{id, k, format_scalar(out[k])};
     }
   }
 }

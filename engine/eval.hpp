@@ -1,5 +1,12 @@
 // Numeric evaluation of a graph at a chosen scalar type. Each node's value is
 // one contiguous array; kernels are plain loops over them.
+//
+// By default every evaluated node keeps its value, so callers can read any
+// intermediate. The lean mode keeps only the roots: the buffers are planned
+// from the graph's liveness (a value's buffer returns to a pool after its
+// last user ran and is reused by a later node), and rerun() evaluates again
+// at new bindings in the same buffers, so repeated evaluation allocates
+// nothing and touches no fresh pages.
 #pragma once
 
 #include <map>
@@ -34,11 +41,21 @@ struct NonFinite {
   std::string value;         // "inf", "-inf" or "nan"
 };
 
+// Which values an Evaluation keeps.
+enum class Keep {
+  All,    // every evaluated node (value() of any intermediate)
+  Roots,  // only the roots; intermediates share buffers planned by liveness
+};
+
 template <class T> class Evaluation {
  public:
-  Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings);
+  Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep = Keep::All);
 
-  bool has(NodeId id) const { return id < slot_.size() && slot_[id] >= 0; }
+  // Evaluates the same roots again at new bindings, in the same buffers (the
+  // graph must not have changed). Constants are not converted again.
+  void rerun(const Bindings<T>& bindings);
+
+  bool has(NodeId id) const { return id < slot_.size() && slot_[id] >= 0 && visible_[id]; }
   const std::vector<T>& value(NodeId id) const;
   // A scalar node's value (or the first element of any node).
   const T& scalar(NodeId id) const { return value(id).front(); }
@@ -47,9 +64,15 @@ template <class T> class Evaluation {
   const std::optional<NonFinite>& nonfinite() const { return nonfinite_; }
   // The order in which nodes were computed (a topological order).
   const std::vector<NodeId>& order() const { return order_; }
+  // How many buffers hold the values (one per node when all are kept).
+  std::size_t buffer_count() const { return data_.size(); }
 
  private:
-  std::vector<std::int32_t> slot_;
+  void run(const Bindings<T>& bindings, bool first);
+
+  const Graph* graph_;
+  std::vector<std::int32_t> slot_;  // per node: its buffer in data_, −1 if not evaluated
+  std::vector<bool> visible_;       // per node: value() may read it (all, or the roots)
   std::vector<std::vector<T>> data_;
   std::vector<NodeId> order_;
   std::optional<NonFinite> nonfinite_;

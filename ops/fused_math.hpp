@@ -17,13 +17,121 @@
 //
 // Every function is a template over the scalar type (float, double, long
 // double, Float50, Float100) and reads and writes plain arrays.
+//
+// For float and double the row loops run on the vectorized exp of
+// ops/vexp.hpp, in three passes: the max; exp stored (in the output) and
+// summed; the scale. exp runs once per element. The sums use one
+// accumulator per vector lane (so the loop vectorizes without reassociating
+// flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
+// s is still Σ_{j≠k} eⱼ with no 1 ever added to the small terms.
 #pragma once
 
 #include <boost/multiprecision/cpp_bin_float.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "ops/vexp.hpp"
 
 namespace ddx::fused {
+
+// Float and double take the vectorized row loops.
+template <class T> inline constexpr bool kVectorized = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+namespace detail {
+
+// Vector lanes per accumulator block: one 512-bit register.
+template <class T> inline constexpr int kLanes = static_cast<int>(64 / sizeof(T));
+
+// max z over a row (the first element if n = 1), a 512-bit vector of lanes
+// at a time (GCC/Clang vector extension: narrower units split it).
+template <class T> T row_max(const T* z, std::int64_t n) {
+  constexpr int L = kLanes<T>;
+  typedef T Lanes __attribute__((vector_size(64)));
+  T m = z[0];
+  std::int64_t j = 0;
+  if (n >= L) {
+    Lanes lane, next;
+    std::memcpy(&lane, z, sizeof lane);
+    for (j = L; j + L <= n; j += L) {
+      std::memcpy(&next, z + j, sizeof next);
+      lane = next > lane ? next : lane;
+    }
+    for (int l = 0; l < L; ++l) m = lane[l] > m ? lane[l] : m;
+  }
+  for (; j < n; ++j) m = z[j] > m ? z[j] : m;
+  return m;
+}
+
+// The first index where z equals a (a = max z).
+template <class T> std::int64_t first_at(const T* z, std::int64_t n, const T& a) {
+  for (std::int64_t j = 0; j < n; ++j)
+    if (z[j] == a) return j;
+  return 0;
+}
+
+// Whether some zⱼ with j < n equals a.
+template <class T> bool any_equal(const T* z, std::int64_t n, const T& a) {
+  for (std::int64_t j = 0; j < n; ++j)
+    if (z[j] == a) return true;
+  return false;
+}
+
+// Off-max sums of one row: Σ exp(zⱼ − a) over the j with zⱼ ≠ a, and the
+// count of the j with zⱼ = a (whose exp is exactly 1). With Store,
+// out[j] = exp(zⱼ − a) for every j.
+template <class T> struct ExpSums {
+  T off_max_lanes[kLanes<T>] = {};
+  T at_max_lanes[kLanes<T>] = {};
+
+  template <bool Store> void add(const T* __restrict z, const T a, T* __restrict out, std::int64_t n) {
+    constexpr int L = kLanes<T>;
+    // Local lanes, so the stores to out cannot alias them.
+    T off[L], at[L];
+    for (int l = 0; l < L; ++l) off[l] = off_max_lanes[l], at[l] = at_max_lanes[l];
+    std::int64_t j = 0;
+    for (; j + L <= n; j += L)
+      for (int l = 0; l < L; ++l) {
+        const T x = z[j + l];
+        const T e = vexp::exp(T(x - a));
+        if constexpr (Store) out[j + l] = e;
+        off[l] += x == a ? T(0) : e;
+        at[l] += x == a ? T(1) : T(0);
+      }
+    for (int l = 0; j < n; ++j, ++l) {
+      const T x = z[j];
+      const T e = vexp::exp(T(x - a));
+      if constexpr (Store) out[j] = e;
+      off[l] += x == a ? T(0) : e;
+      at[l] += x == a ? T(1) : T(0);
+    }
+    for (int l = 0; l < L; ++l) off_max_lanes[l] = off[l], at_max_lanes[l] = at[l];
+  }
+  T off_max() const {
+    T s = T(0);
+    for (int l = 0; l < kLanes<T>; ++l) s += off_max_lanes[l];
+    return s;
+  }
+  T at_max() const {
+    T c = T(0);
+    for (int l = 0; l < kLanes<T>; ++l) c += at_max_lanes[l];
+    return c;
+  }
+};
+
+// s = Σ_{j≠k} exp(zⱼ − a), exps stored to out when it is not null.
+template <class T> T off_max_sum(const T* z, std::int64_t n, const T& a, T* out) {
+  ExpSums<T> sums;
+  if (out)
+    sums.template add<true>(z, a, out, n);
+  else
+    sums.template add<false>(z, a, nullptr, n);
+  return sums.off_max() + T(sums.at_max() - T(1));
+}
+
+}  // namespace detail
 
 // a = max z and the first index k where it is attained.
 template <class T> std::int64_t arg_max(const T* z, std::int64_t n) {
@@ -42,6 +150,10 @@ template <class T> struct RowSums {
 };
 
 template <class T> RowSums<T> row_sums(const T* z, std::int64_t n) {
+  if constexpr (kVectorized<T>) {
+    const T a = detail::row_max(z, n);
+    return {a, detail::first_at(z, n, a), detail::off_max_sum(z, n, a, static_cast<T*>(nullptr))};
+  }
   using std::exp;
   using boost::multiprecision::exp;
   const std::int64_t k = arg_max(z, n);
@@ -60,12 +172,22 @@ template <class T> T log1p_of(const T& s) {
 
 // log Σ exp(zⱼ) = a + log1p(s).
 template <class T> T log_sum_exp(const T* z, std::int64_t n) {
+  if constexpr (kVectorized<T>) {
+    const T a = detail::row_max(z, n);
+    return a + log1p_of(detail::off_max_sum(z, n, a, static_cast<T*>(nullptr)));
+  }
   const RowSums<T> r = row_sums(z, n);
   return r.max + log1p_of(r.s);
 }
 
 // out[j] = (zⱼ − a) − log1p(s).
 template <class T> void log_softmax(const T* z, std::int64_t n, T* out) {
+  if constexpr (kVectorized<T>) {
+    const T a = detail::row_max(z, n);
+    const T l = log1p_of(detail::off_max_sum(z, n, a, static_cast<T*>(nullptr)));
+    for (std::int64_t j = 0; j < n; ++j) out[j] = T(z[j] - a) - l;
+    return;
+  }
   const RowSums<T> r = row_sums(z, n);
   const T l = log1p_of(r.s);
   for (std::int64_t j = 0; j < n; ++j) out[j] = T(z[j] - r.max) - l;
@@ -73,6 +195,12 @@ template <class T> void log_softmax(const T* z, std::int64_t n, T* out) {
 
 // out[j] = eⱼ / (1 + s).
 template <class T> void softmax(const T* z, std::int64_t n, T* out) {
+  if constexpr (kVectorized<T>) {
+    const T a = detail::row_max(z, n);
+    const T denominator = T(1) + detail::off_max_sum(z, n, a, out);
+    for (std::int64_t j = 0; j < n; ++j) out[j] = out[j] / denominator;  // eₖ = 1 gives 1/(1 + s)
+    return;
+  }
   using std::exp;
   using boost::multiprecision::exp;
   const RowSums<T> r = row_sums(z, n);
@@ -83,6 +211,31 @@ template <class T> void softmax(const T* z, std::int64_t n, T* out) {
 // The loss −log p_y of one row with target class y, and (when grad is not
 // null) scale·(p − onehot(y)) written to grad.
 template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_t y, T* grad, const T& scale) {
+  if constexpr (kVectorized<T>) {
+    // The exps go to grad (when given). s_y = s − e_y loses nothing that
+    // matters: e_y ≤ 1 and the result is added to 1, so its absolute error
+    // (a few ulps of max(s, 1)) stays within a few ulps of 1 + s_y.
+    const T a = detail::row_max(z, n);
+    detail::ExpSums<T> sums;
+    if (grad)
+      sums.template add<true>(z, a, grad, n);
+    else
+      sums.template add<false>(z, a, nullptr, n);
+    const T others = sums.off_max();  // Σ_{zⱼ≠a} eⱼ
+    const T ones = sums.at_max();     // #{j : zⱼ = a} ≥ 1
+    const T s = others + T(ones - T(1));
+    const bool y_at_max = z[y] == a;
+    const bool y_is_k = y_at_max && !detail::any_equal(z, y, a);  // y is the first max
+    T s_y = T(0);                                                  // Σ_{j∉{k,y}} eⱼ
+    if (!y_is_k) s_y = y_at_max ? T(others + T(ones - T(2))) : T(T(others - vexp::exp(T(z[y] - a))) + T(ones - T(1)));
+    const T loss = T(a - z[y]) + log1p_of(s);
+    if (grad) {
+      const T denominator = T(1) + s;
+      for (std::int64_t j = 0; j < n; ++j) grad[j] = scale * T(grad[j] / denominator);
+      grad[y] = y_is_k ? T(-scale * T(s / denominator)) : T(-scale * T(T(T(1) + s_y) / denominator));
+    }
+    return loss;
+  }
   using std::exp;
   using boost::multiprecision::exp;
   const RowSums<T> r = row_sums(z, n);
@@ -111,7 +264,15 @@ template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_
 template <class T> T cross_entropy(const T* z, const T* y, std::int64_t n, T* grad, const T& scale) {
   using std::exp;
   using boost::multiprecision::exp;
-  const RowSums<T> r = row_sums(z, n);
+  RowSums<T> r;
+  if constexpr (kVectorized<T>) {
+    // The exps go to grad (when given) for the gradient pass below.
+    r.max = detail::row_max(z, n);
+    r.arg_max = detail::first_at(z, n, r.max);
+    r.s = detail::off_max_sum(z, n, r.max, grad);
+  } else {
+    r = row_sums(z, n);
+  }
   const T l = log1p_of(r.s);
   T loss = T(0), mass = T(0), others = T(0);
   for (std::int64_t j = 0; j < n; ++j) {
@@ -121,9 +282,15 @@ template <class T> T cross_entropy(const T* z, const T* y, std::int64_t n, T* gr
   }
   if (grad) {
     const T denominator = T(1) + r.s;
-    for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t j = 0; j < n; ++j) {
+      T e;
+      if constexpr (kVectorized<T>)
+        e = grad[j];
+      else
+        e = exp(T(z[j] - r.max));
       grad[j] = j == r.arg_max ? T(scale * T(others - T(mass * T(r.s / denominator))))
-                               : T(scale * T(T(T(exp(T(z[j] - r.max)) / denominator) * mass) - y[j]));
+                               : T(scale * T(T(T(e / denominator) * mass) - y[j]));
+    }
   }
   return loss;
 }
