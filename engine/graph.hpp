@@ -21,7 +21,7 @@ using OpId = std::uint16_t;
 inline constexpr int kMaxInputs = 3;
 // The most elements one node's value may have (broadcasting a long column
 // against a long row multiplies sizes): Graph::add refuses larger results.
-inline constexpr std::int64_t kMaxElements = std::int64_t{1} << 24;
+inline constexpr std::int64_t kMaxElements = std::int64_t{1} << 25;
 
 // Attributes that make two nodes with the same op and inputs different.
 struct Attr {

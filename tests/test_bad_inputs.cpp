@@ -15,7 +15,7 @@
 //     of more than 20000 digits) are not numbers any precision ddx offers holds.
 //   * `log(0)` evaluates to -inf: a value that truly is not finite, exit 1.
 //   * Exact constants folded by statements (a = a * a) may not grow beyond
-//     40000 digits; broadcasting may not make a value of more than 2^24
+//     40000 digits; broadcasting may not make a value of more than 2^25
 //     elements; the input may not exceed 1 MiB (kMaxInputBytes).
 #include <gtest/gtest.h>
 
@@ -75,8 +75,8 @@ std::vector<BadInput> catalogue() {
       {"shapes do not broadcast with a variable", grad + "'sum(z * [1,2])'", 2, "mul: shapes [3] and [2] do not broadcast"},
       {"result is not a scalar", grad + "'softmax(z)'", 2, "the expression has shape [3]"},
       {"broadcast beyond the element limit", grad + "--file {file}", 2,
-       "mul: the result would have shape [5000, 5000], 25000000 elements; the limit is 16777216",
-       "sum(z) + sum([" + repeat("[1],", 4999) + "[1]] * [" + repeat("1,", 4999) + "1])"},
+       "mul: the result would have shape [6000, 6000], 36000000 elements; the limit is 33554432",
+       "sum(z) + sum([" + repeat("[1],", 5999) + "[1]] * [" + repeat("1,", 5999) + "1])"},
       // Numbers.
       {"nan literal", grad + "'sum(z) + nan'", 2, "column 10: 'nan' is not allowed: constants must be finite numbers"},
       {"inf literal", grad + "'sum(z) * -inf'", 2, "column 11: 'inf' is not allowed: constants must be finite numbers"},

@@ -229,7 +229,9 @@ TEST(CompareGrid, NaiveComposedOverflowsBeyondLogMax) {
   EXPECT_TRUE(float_bad.count("100"));   // 100 > log(FLT_MAX) ≈ 88.7
   // The shifted forms never overflow.
   for (const Row& row : r.rows) {
-    if (row.variant != Variant::NaiveComposed) EXPECT_TRUE(row.status == Status::Ok || row.status == Status::WrongZero);
+    if (row.variant != Variant::NaiveComposed) {
+      EXPECT_TRUE(row.status == Status::Ok || row.status == Status::WrongZero);
+    }
   }
 }
 
