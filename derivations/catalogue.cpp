@@ -1,5 +1,6 @@
 #include "derivations/catalogue.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "derivations/inputs.hpp"
@@ -32,6 +33,10 @@ SoftmaxCeInput softmax_ce_input(const DerivationArguments& a) {
                                  a.classes));
   validate(in);
   return in;
+}
+
+long fixed_classes(const DerivationArguments& a, const SoftmaxCeInput& in) {
+  return a.classes > 0 ? a.classes : std::clamp<long>(static_cast<long>(in.logits.front().size()), 2, 12);
 }
 
 const std::vector<Derivation>& derivations() {

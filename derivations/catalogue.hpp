@@ -30,6 +30,10 @@ struct DerivationArguments {
 // seeds' example (2, 1, 0.1; class 2). Throws InputError naming the option.
 SoftmaxCeInput softmax_ce_input(const DerivationArguments& arguments);
 
+// n of the fixed-n symbolic proofs: --classes, or the number of logits
+// (clamped to 2..12, the sizes the prover handles in well under a second).
+long fixed_classes(const DerivationArguments& arguments, const SoftmaxCeInput& input);
+
 struct Derivation {
   std::string name;     // "softmax-ce"
   std::string summary;  // one line

@@ -16,7 +16,6 @@
 namespace ddx {
 namespace {
 
-using Shapes = std::map<std::string, Shape, std::less<>>;
 
 std::size_t count_nodes(const Graph& g, NodeId root) { return topological_order(g, std::span(&root, 1)).size(); }
 
@@ -119,19 +118,8 @@ int FuseResult::exit_status() const {
 FuseResult run_fuse(const FuseRequest& request) {
   if (request.classes < 1 || request.classes > 100000)
     throw InputError(fmt::format("--classes: must lie in [1, 100000], got {}", request.classes));
-  Shapes shapes;
-  if (!request.shape.empty()) shapes = parse_shapes(request.shape);
   PointValues point;
-  if (!request.at.empty()) {
-    point = parse_point(request.at);
-    for (const auto& [name, shape] : point.shapes) {
-      if (auto it = shapes.find(name); it != shapes.end() && !(it->second == shape))
-        throw InputError(fmt::format("--shape says '{}' has shape {}, but its value in --at has shape {}", name,
-                                     to_string(it->second), to_string(shape)));
-      shapes[name] = shape;
-    }
-  }
-  ParseContext context = builtin_parse_context(shapes);
+  ParseContext context = builtin_parse_context(variable_shapes(request.shape, request.at, point));
   context.other_variables = Shape::vector(request.classes);
 
   Graph g;

@@ -88,14 +88,11 @@ void add_name(FigureOptions& o, NodeId id, const std::string& name) {
 
 }  // namespace
 
-std::string run_graph(const GraphRequest& request) {
-  if (request.format != "dot" && request.format != "svg")
-    throw InputError(fmt::format("--format '{}': expected dot or svg", request.format));
-  PointValues point;
+Shapes variable_shapes(const std::string& shape_text, const std::string& at, PointValues& point) {
   Shapes shapes;
-  if (!request.shape.empty()) shapes = parse_shapes(request.shape);
-  if (!request.at.empty()) {
-    point = parse_point(request.at);
+  if (!shape_text.empty()) shapes = parse_shapes(shape_text);
+  if (!at.empty()) {
+    point = parse_point(at);
     for (const auto& [name, shape] : point.shapes) {
       if (auto it = shapes.find(name); it != shapes.end() && !(it->second == shape))
         throw InputError(fmt::format("--shape says '{}' has shape {}, but its value in --at has shape {}", name,
@@ -103,7 +100,14 @@ std::string run_graph(const GraphRequest& request) {
       shapes[name] = shape;
     }
   }
-  ParseContext context = builtin_parse_context(shapes);
+  return shapes;
+}
+
+std::string run_graph(const GraphRequest& request) {
+  if (request.format != "dot" && request.format != "svg")
+    throw InputError(fmt::format("--format '{}': expected dot or svg", request.format));
+  PointValues point;
+  ParseContext context = builtin_parse_context(variable_shapes(request.shape, request.at, point));
   context.other_variables = Shape::scalar();  // a variable neither option names is a scalar
 
   Graph g;

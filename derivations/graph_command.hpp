@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "derivations/grad_command.hpp"
 #include "engine/shape.hpp"
 
 namespace ddx {
@@ -25,6 +26,11 @@ struct GraphRequest {
 // The shapes of --shape: "z=[3]; W=[2,3]; s=[]" ("[]" a scalar). Statements
 // are separated by ';' or newlines. Throws InputError.
 std::map<std::string, Shape, std::less<>> parse_shapes(const std::string& text);
+
+// The shapes of the variables from --shape and --at together; the values of
+// --at go to `point`. Throws InputError when the two disagree on a variable.
+std::map<std::string, Shape, std::less<>> variable_shapes(const std::string& shape, const std::string& at,
+                                                          PointValues& point);
 
 // The figure as DOT or SVG text. Throws InputError or ParseError (both
 // std::invalid_argument) for bad usage: a parse error, a malformed --at or

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <fmt/format.h>
 
 #include "derivations/graph_figure.hpp"
@@ -124,6 +125,14 @@ std::map<NodeId, std::string> node_names(const SoftmaxCeProof& pr) {
   return {{pr.z, "z"}, {pr.y, "y"}, {pr.p, "p"}, {pr.loss, "L"}};
 }
 
+// How tables refer to a node: its statement name, else %id.
+std::function<std::string(NodeId)> node_label(const SoftmaxCeProof& pr) {
+  return [&pr, names = node_names(pr)](NodeId id) {
+    auto it = names.find(id);
+    return it != names.end() ? it->second : node_ref(*pr.graph, id);
+  };
+}
+
 }  // namespace
 
 Figure reverse_mode_figure(const SoftmaxCeProof& pr) {
@@ -142,11 +151,7 @@ Figure reverse_mode_figure(const SoftmaxCeProof& pr) {
 
 Table forward_table(const SoftmaxCeProof& pr) {
   const Graph& g = *pr.graph;
-  const auto names = node_names(pr);
-  auto ref = [&](NodeId id) {
-    auto it = names.find(id);
-    return it != names.end() ? it->second : node_ref(g, id);
-  };
+  const auto ref = node_label(pr);
   Table t{.caption = fmt::format("The forward pass at {} precision, in evaluation order", describe(pr.input.precision)),
           .header = {"node", "computes", "shape", "value"},
           .rows = {}};
@@ -160,11 +165,7 @@ Table forward_table(const SoftmaxCeProof& pr) {
 
 Table sweep_table(const SoftmaxCeProof& pr) {
   const Graph& g = *pr.graph;
-  const auto names = node_names(pr);
-  auto ref = [&](NodeId id) {
-    auto it = names.find(id);
-    return it != names.end() ? it->second : node_ref(g, id);
-  };
+  const auto ref = node_label(pr);
   Table t{.caption = "The reverse sweep, in order: ḡ of each node, the rule of its op, and what it sends to its inputs",
           .header = {"step", "node", "ḡ = ∂L/∂node", "rule", "sends"},
           .rows = {}};

@@ -23,10 +23,6 @@ using namespace report;
 // How many rows and classes the value tables list.
 constexpr std::size_t kRowsShown = 3, kClassesShown = 10;
 
-long fixed_classes(const DerivationArguments& a, const SoftmaxCeInput& in) {
-  return a.classes > 0 ? a.classes : std::clamp<long>(static_cast<long>(in.logits.front().size()), 2, 12);
-}
-
 ExactBindings bindings(const std::vector<Rational>& z, const std::vector<Rational>& y) {
   return {{"z", z}, {"y", y}};
 }

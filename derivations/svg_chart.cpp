@@ -7,7 +7,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "derivations/mathml.hpp"
+
 namespace ddx::svg {
+
+using ddx::xml_escape;
 namespace {
 
 // Geometry, in SVG user units.
@@ -48,19 +52,6 @@ std::string cross(double x, double y, const char* colour) {
 
 }  // namespace
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string render_svg(const LineChart& chart) {
   if (!(chart.y_max > chart.y_min)) throw std::invalid_argument("svg chart: y_max must be greater than y_min");

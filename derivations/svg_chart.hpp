@@ -38,7 +38,4 @@ struct LineChart {
 // y_max <= y_min.
 std::string render_svg(const LineChart& chart);
 
-// Escapes & < > " for XML text and attributes.
-std::string xml_escape(const std::string& text);
-
 }  // namespace ddx::svg

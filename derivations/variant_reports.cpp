@@ -18,10 +18,6 @@ namespace {
 
 using namespace report;
 
-long fixed_classes(const DerivationArguments& a, const SoftmaxCeInput& in) {
-  return a.classes > 0 ? a.classes : std::clamp<long>(static_cast<long>(in.logits.front().size()), 2, 12);
-}
-
 Proof fixed_proof(const std::string& identity, long classes) {
   ProveOptions options;
   options.classes = classes;

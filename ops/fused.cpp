@@ -21,16 +21,6 @@ using Contribs = std::array<Expr, kMaxInputs>;
 using IndexExpr = index::Expr;
 using sym::Value;
 
-Expr make(OpId op, std::initializer_list<Expr> args) {
-  Graph& g = args.begin()->graph();
-  std::array<NodeId, kMaxInputs> in{};
-  std::size_t k = 0;
-  for (const Expr& e : args) {
-    if (&e.graph() != &g) throw std::invalid_argument(fmt::format("{}: operands belong to different graphs", op_info(op).name));
-    in[k++] = e.id();
-  }
-  return {g, g.add(op, std::span(in.data(), k))};
-}
 
 // ---- shape rules ---------------------------------------------------------------
 
@@ -277,10 +267,10 @@ const FusedOpIds& fused_op_ids() {
 
 void register_fused_ops() { (void)fused_op_ids(); }
 
-Expr softmax_cross_entropy(Expr z, Expr y) { return make(fused_op_ids().softmax_cross_entropy, {z, y}); }
-Expr softmax_cross_entropy_grad(Expr z, Expr y) { return make(fused_op_ids().softmax_cross_entropy_grad, {z, y}); }
-Expr log_softmax_fused(Expr z) { return make(fused_op_ids().log_softmax, {z}); }
-Expr log_sum_exp(Expr z) { return make(fused_op_ids().log_sum_exp, {z}); }
-Expr softmax_fused(Expr z) { return make(fused_op_ids().softmax, {z}); }
+Expr softmax_cross_entropy(Expr z, Expr y) { return make_node(fused_op_ids().softmax_cross_entropy, {z, y}); }
+Expr softmax_cross_entropy_grad(Expr z, Expr y) { return make_node(fused_op_ids().softmax_cross_entropy_grad, {z, y}); }
+Expr log_softmax_fused(Expr z) { return make_node(fused_op_ids().log_softmax, {z}); }
+Expr log_sum_exp(Expr z) { return make_node(fused_op_ids().log_sum_exp, {z}); }
+Expr softmax_fused(Expr z) { return make_node(fused_op_ids().softmax, {z}); }
 
 }  // namespace ddx

@@ -24,7 +24,9 @@ struct OpIds {
 };
 const OpIds& ids();
 
-Expr make(OpId op, std::initializer_list<Expr> args, Attr attr = {}) {
+}  // namespace
+
+Expr make_node(OpId op, std::initializer_list<Expr> args, Attr attr) {
   Graph& g = args.begin()->graph();
   std::array<NodeId, kMaxInputs> in{};
   std::size_t k = 0;
@@ -34,6 +36,8 @@ Expr make(OpId op, std::initializer_list<Expr> args, Attr attr = {}) {
   }
   return {g, g.add(op, std::span(in.data(), k), std::move(attr))};
 }
+
+namespace {
 
 // ---- shape rules ---------------------------------------------------------
 
@@ -342,14 +346,14 @@ Expr operator+(Expr a, Expr b) {
   if (ca && cb) return folded(a.graph(), *ca + *cb, "+");
   if (is_neutral(b, 0, a)) return a;
   if (is_neutral(a, 0, b)) return b;
-  return make(ids().add, {a, b});
+  return make_node(ids().add, {a, b});
 }
 Expr operator-(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
   if (ca && cb) return folded(a.graph(), *ca - *cb, "-");
   if (is_neutral(b, 0, a)) return a;
   if (is_neutral(a, 0, b)) return -b;
-  return make(ids().sub, {a, b});
+  return make_node(ids().sub, {a, b});
 }
 Expr operator*(Expr a, Expr b) {
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
@@ -358,19 +362,19 @@ Expr operator*(Expr a, Expr b) {
   if (is_neutral(a, 1, b)) return b;
   if (is_neutral(b, -1, a)) return -a;
   if (is_neutral(a, -1, b)) return -b;
-  return make(ids().mul, {a, b});
+  return make_node(ids().mul, {a, b});
 }
 Expr operator/(Expr a, Expr b) {
   check_divisor(b);
   const Rational *ca = scalar_constant(a), *cb = scalar_constant(b);
   if (ca && cb) return folded(a.graph(), *ca / *cb, "/");
   if (is_neutral(b, 1, a)) return a;
-  return make(ids().div, {a, b});
+  return make_node(ids().div, {a, b});
 }
 Expr operator-(Expr a) {
   if (const Rational* c = scalar_constant(a)) return constant(a.graph(), -*c);
   if (a.node().op == ids().neg) return {a.graph(), a.node().in[0]};
-  return make(ids().neg, {a});
+  return make_node(ids().neg, {a});
 }
 
 Expr operator+(Expr a, const Rational& b) { return a + constant(a.graph(), b); }
@@ -382,11 +386,11 @@ Expr operator*(const Rational& a, Expr b) { return constant(b.graph(), a) * b; }
 Expr operator/(Expr a, const Rational& b) { return a / constant(a.graph(), b); }
 Expr operator/(const Rational& a, Expr b) { return constant(b.graph(), a) / b; }
 
-Expr exp(Expr x) { return make(ids().exp, {x}); }
-Expr log(Expr x) { return make(ids().log, {x}); }
+Expr exp(Expr x) { return make_node(ids().exp, {x}); }
+Expr log(Expr x) { return make_node(ids().log, {x}); }
 Expr pow(Expr x, long exponent) {
   if (exponent == 1) return x;
-  return make(ids().pow, {x}, Attr{.integer = exponent});
+  return make_node(ids().pow, {x}, Attr{.integer = exponent});
 }
 
 namespace {
@@ -402,20 +406,20 @@ Shape reduced_shape(const Expr& x, int axis, std::string_view op) {
 
 Expr sum_to(Expr x, Shape target) {
   if (x.shape() == target) return x;
-  return make(ids().sum, {x}, Attr{.shape = target});
+  return make_node(ids().sum, {x}, Attr{.shape = target});
 }
 Expr sum(Expr x) { return sum_to(x, Shape::scalar()); }
 Expr sum(Expr x, int axis) { return sum_to(x, reduced_shape(x, axis, "sum")); }
-Expr max(Expr x) { return make(ids().max, {x}, Attr{.shape = Shape::scalar()}); }
-Expr max(Expr x, int axis) { return make(ids().max, {x}, Attr{.shape = reduced_shape(x, axis, "max")}); }
+Expr max(Expr x) { return make_node(ids().max, {x}, Attr{.shape = Shape::scalar()}); }
+Expr max(Expr x, int axis) { return make_node(ids().max, {x}, Attr{.shape = reduced_shape(x, axis, "max")}); }
 Expr broadcast_to(Expr x, Shape target) {
   if (x.shape() == target) return x;
   if (const Rational* c = uniform_constant(x); c && broadcasts_to(x.shape(), target))
     return {x.graph(), x.graph().constant(std::vector<Rational>(static_cast<std::size_t>(target.size()), *c), target)};
-  return make(ids().broadcast, {x}, Attr{.shape = target});
+  return make_node(ids().broadcast, {x}, Attr{.shape = target});
 }
-Expr equal(Expr a, Expr b) { return make(ids().equal, {a, b}); }
-Expr stop_gradient(Expr x) { return make(ids().stop_gradient, {x}); }
+Expr equal(Expr a, Expr b) { return make_node(ids().equal, {a, b}); }
+Expr stop_gradient(Expr x) { return make_node(ids().stop_gradient, {x}); }
 
 const AdjointAlgebra& adjoint_algebra() {
   static const AdjointAlgebra algebra{

@@ -12,6 +12,7 @@
 // not fill with multiplications by one.
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include "engine/expr.hpp"
@@ -50,6 +51,10 @@ Expr sum_to(Expr x, Shape target);
 Expr broadcast_to(Expr x, Shape target);
 Expr equal(Expr a, Expr b);
 Expr stop_gradient(Expr x);
+
+// The node op(args) with attributes attr, in the graph of the arguments
+// (which must all belong to one graph), for the ops of ops/.
+Expr make_node(OpId op, std::initializer_list<Expr> args, Attr attr = {});
 
 // The ops reverse mode needs for accumulation and un-broadcasting.
 const AdjointAlgebra& adjoint_algebra();
