@@ -21,7 +21,6 @@ using Contribs = std::array<Expr, kMaxInputs>;
 using IndexExpr = index::Expr;
 using sym::Value;
 
-
 // ---- shape rules ---------------------------------------------------------------
 
 // The logits: a vector [n] or a batch [B, n]; the ops work along the last axis.
