@@ -16,7 +16,8 @@ class Expr {
   Graph& graph() const { return *graph_; }
   NodeId id() const { return id_; }
   const Node& node() const { return graph_->node(id_); }
-  const Shape& shape() const { return graph_->shape(id_); }
+  // A copy: a reference into the graph would dangle once a node is added.
+  Shape shape() const { return graph_->shape(id_); }
 
   friend bool operator==(const Expr& a, const Expr& b) { return a.graph_ == b.graph_ && a.id_ == b.id_; }
 
