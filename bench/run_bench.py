@@ -31,9 +31,9 @@ def build(build_dir):
         subprocess.run(["cmake", "--build", "--preset", "bench"], cwd=SOURCE, check=True)
         build_dir = os.path.join(SOURCE, "build-bench")
     else:
-        subprocess.run(["cmake", "-S", SOURCE, "-B", build_dir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                        "-DCMAKE_CXX_COMPILER=g++", "-DCMAKE_CXX_FLAGS=-march=native", "-DDDX_BUILD_TESTS=OFF",
-                        "-DDDX_BUILD_BENCH=ON"], check=True, stdout=subprocess.DEVNULL)
+        # The bench preset's settings in another directory.
+        subprocess.run(["cmake", "--preset", "bench", "-B", build_dir], cwd=SOURCE, check=True,
+                       stdout=subprocess.DEVNULL)
         subprocess.run(["cmake", "--build", build_dir, "--target", "bench_softmax_ce"], check=True)
     return os.path.join(build_dir, "bench", "bench_softmax_ce")
 

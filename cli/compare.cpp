@@ -1,5 +1,6 @@
 // ddx compare: composed against fused softmax–cross-entropy, measured against
 // a 100-digit reference (derivations/compare.hpp).
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -23,13 +24,12 @@ struct CompareCommand {
 int run_compare(const CompareCommand& c) {
   using namespace ddx;
   const compare::Options options = compare::parse_options(c.classes, c.margins, c.precisions, !c.no_timing);
-  if (c.format != "text" && c.format != "md" && c.format != "html" && c.format != "json")
-    throw InputError("--format: '" + c.format + "' is not one of text, md, html, json");
+  report::require_format(c.format);  // json too: before the comparison runs
   const compare::Result result = compare::run(options);
   const std::string text = compare::render(result, c.format);
   if (c.output.empty()) std::cout << text;
   else write_text_file(c.output, text);
-  return result.passed ? cli::kPassed : cli::kFailed;
+  return result.passed() ? cli::kPassed : cli::kFailed;
 }
 
 ddx::cli::Command add_compare(CLI::App& app) {
@@ -38,13 +38,14 @@ ddx::cli::Command add_compare(CLI::App& app) {
       "compare",
       "Compare four softmax–cross-entropy variants (naive-composed, stable-composed, framework-fused, ddx-fused) "
       "on logits [a, 0, …, 0], target class 0, against a 100-digit reference: error in ulps and bits, wrong zeros, "
-      "overflow, thresholds, cost. Exit 0 when ddx-fused is within 2 ulps of the truth everywhere, 1 when not, "
-      "2 for bad input");
-  sub->add_option("--classes", c->classes, "Number of classes n (at least 2)")->default_str("3");
+      "overflow, thresholds, cost. " +
+          fmt::format("Exit 0 when ddx-fused is within {} ulps of the truth everywhere up to the underflow limit, "
+                      "1 when not, 2 for bad input", ddx::compare::kDdxFusedUlps));
+  sub->add_option("--classes", c->classes, "Number of classes n (at least 2)")->capture_default_str();
   sub->add_option("--margins", c->margins, "Comma-separated margins a")->default_str(c->margins);
   sub->add_option("--precisions", c->precisions, "Comma-separated: float, double, long-double")->default_str(c->precisions);
   sub->add_option("--format", c->format,
-                  "text, md, html (with SVG charts) or json (a list `rows`, thresholds and cost; inf and NaN are "
+                  "text, md, tex, html (with SVG charts) or json (a list `rows`, thresholds and cost; inf and NaN are "
                   "the strings \"inf\", \"-inf\", \"nan\")")
       ->default_str("text");
   sub->add_option("-o,--output", c->output, "Write to this file instead of standard output");

@@ -20,8 +20,7 @@ struct FuseOptions {
 
 int run_fuse_command(FuseOptions& o) {
   using namespace ddx;
-  if (!o.file.empty()) o.request.expression = read_expression_file(o.file);
-  else if (o.expression->count() == 0) throw InputError("fuse: give the expression as an argument or with --file PATH");
+  o.request.expression = command_expression("fuse", o.request.expression, o.expression->count() > 0, o.file);
   o.request.precision = parse_precision(o.precision);
   const FuseResult result = run_fuse(o.request);
   if (o.json) std::cout << render_json(result).dump(2) << "\n";

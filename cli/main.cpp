@@ -35,13 +35,6 @@ struct DeriveOptions {
   std::uint64_t seed = 1;
 };
 
-// Exit status of a report: 0 when every verdict in it passed.
-bool all_verdicts_pass(const ddx::report::Section& section) {
-  for (const ddx::report::Block& b : section.blocks)
-    if (const auto* v = std::get_if<ddx::report::Verdict>(&b); v && !v->passed) return false;
-  return std::all_of(section.subsections.begin(), section.subsections.end(), all_verdicts_pass);
-}
-
 int run_derive(DeriveOptions& o) {
   using namespace ddx;
   if (o.list) {
@@ -55,12 +48,7 @@ int run_derive(DeriveOptions& o) {
                                  "--allow-unnormalized do not apply to it",
                                  o.name));
   if (o.json && !o.format.empty()) throw InputError("--json and --format: give one, not both");
-  const auto& formats = report::formats();
-  if (!o.format.empty() && std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
-    std::string known;
-    for (const std::string& f : formats) known += (known.empty() ? "" : ", ") + f;
-    throw InputError(fmt::format("--format: '{}' is not one of {}", o.format, known));
-  }
+  if (!o.format.empty()) report::require_format(o.format);  // before the (slow) derivation runs
   if (o.samples > 0 && o.name != "softmax-ce") throw InputError("--samples: only with softmax-ce");
   if (o.samples > 0) {
     const SamplesSummary s = run_samples(o.samples, o.seed, parse_number(o.arguments.temperature, "--temperature"),
@@ -83,9 +71,7 @@ int run_derive(DeriveOptions& o) {
   const std::string text = report::render(report, o.json ? "json" : o.format.empty() ? "text" : o.format);
   if (o.output.empty()) std::cout << text;
   else write_text_file(o.output, text);
-  bool passed = true;
-  for (const report::Section& s : report.sections) passed = passed && all_verdicts_pass(s);
-  return passed ? kPassed : kFailed;
+  return report::all_verdicts_pass(report) ? kPassed : kFailed;
 }
 
 struct ProveCommand {
@@ -169,8 +155,7 @@ struct GradCommand {
 
 int run_grad(GradCommand& o, bool expression_given) {
   using namespace ddx;
-  if (!o.file.empty()) o.request.expression = read_expression_file(o.file);
-  else if (!expression_given) throw InputError("grad: give the expression as an argument or with --file PATH");
+  o.request.expression = command_expression("grad", o.request.expression, expression_given, o.file);
   o.request.precision = parse_precision(o.precision);
   const GradResult result = ddx::run_grad(o.request);
   if (o.json) std::cout << render_json(result).dump(2) << "\n";
@@ -192,8 +177,7 @@ struct ExplainCommand {
 
 int run_explain(ExplainCommand& o, bool expression_given) {
   using namespace ddx;
-  if (!o.file.empty()) o.request.expression = read_expression_file(o.file);
-  else if (!expression_given) throw InputError("explain: give the expression as an argument or with --file PATH");
+  o.request.expression = command_expression("explain", o.request.expression, expression_given, o.file);
   o.request.precision = parse_precision(o.precision);
   if (o.format != "text" && o.format != "json" && o.format != "html")
     throw InputError(fmt::format("--format: '{}' is not one of text, json, html", o.format));

@@ -68,9 +68,9 @@ const std::vector<Derivation>& derivations() {
 const Derivation& find_derivation(std::string_view name) {
   for (const Derivation& d : derivations())
     if (d.name == name) return d;
-  std::string known;
-  for (const Derivation& d : derivations()) known += (known.empty() ? "" : ", ") + d.name;
-  throw InputError(fmt::format("unknown derivation '{}'; known derivations: {}", name, known));
+  std::vector<std::string> known;
+  for (const Derivation& d : derivations()) known.push_back(d.name);
+  throw InputError(fmt::format("unknown derivation '{}'; known derivations: {}", name, join(known)));
 }
 
 }  // namespace ddx

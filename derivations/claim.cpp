@@ -119,8 +119,7 @@ void build_claim(const ClaimRequest& request, long classes, BuiltClaim& out) {
 
 Proof prove_claim(const ClaimRequest& request) {
   if (!request.general) {
-    if (request.classes < 1 || request.classes > 100000)
-      throw InputError(fmt::format("--classes: must lie in [1, 100000], got {}", request.classes));
+    check_classes(request.classes);
     BuiltClaim built;
     build_claim(request, request.classes, built);
     sym::ProverOptions options;

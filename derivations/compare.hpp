@@ -10,9 +10,8 @@
 //   framework-fused  the fused op as frameworks write it (a kernel here):
 //                    lse = a + log Σ exp(zⱼ − a), loss = lse − z_y,
 //                    gradient softmax − onehot;
-//   ddx-fused        ddx's accurate fused op (ops/fused_math.hpp), through
-//                    the graph op softmax_cross_entropy when the expression
-//                    language has it, else the row kernel directly.
+//   ddx-fused        ddx's accurate fused op, the graph op
+//                    softmax_cross_entropy (ops/fused.hpp), by the engine.
 // For the loss and the gradient's components 0 (the target) and 1 (every
 // other component equals it by symmetry) each result is compared with the
 // truth: the 100-digit value correctly rounded to the precision.
@@ -60,10 +59,9 @@ struct Options {
 };
 
 // Parses the command line's strings; throws InputError naming the option:
-// --classes outside [2, kMaxClasses], a margin that is not a number or lies
+// --classes outside [2, kMaxClasses] (derivations/inputs.hpp), a margin that is not a number or lies
 // outside [−kMaxMargin, kMaxMargin], an unknown or unsupported precision, an
 // empty list.
-inline constexpr int kMaxClasses = 100000;
 inline constexpr double kMaxMargin = 1e6;
 Options parse_options(int classes, std::string_view margins, std::string_view precisions, bool timing);
 
@@ -103,7 +101,7 @@ struct Cost {
   Precision precision = Precision::Double;
   Variant variant = Variant::NaiveComposed;
   std::int64_t nodes = 0;        // op nodes of loss and gradient (inputs not counted)
-  std::int64_t memory_bytes = 0; // bytes of every value it produces but the inputs
+  std::int64_t memory_bytes = 0; // bytes of every value but the inputs z and y (constants included)
   std::optional<double> ns_per_element;  // time per logit, forward + gradient
   std::string evaluated_by;      // "engine graph", "graph op softmax_cross_entropy", "kernel ..."
 };
@@ -122,9 +120,12 @@ struct Result {
   std::vector<Row> rows;  // precision, then margin, then variant, then quantity
   std::vector<Cost> costs;
   std::vector<Threshold> thresholds;
-  bool ddx_fused_graph = false;  // ddx-fused went through the graph op
-  Float100 ddx_fused_worst_ulps = 0;  // up to the underflow limit
-  bool passed = false;           // ddx-fused within kDdxFusedUlps up to the underflow limit
+  // ddx-fused's worst error up to the underflow limit; nullopt when one of
+  // its results there is not finite.
+  std::optional<Float100> ddx_fused_worst_ulps = Float100(0);
+
+  // ddx-fused within kDdxFusedUlps up to the underflow limit.
+  bool passed() const { return ddx_fused_worst_ulps && *ddx_fused_worst_ulps <= kDdxFusedUlps; }
 };
 
 Result run(const Options& options);
@@ -137,8 +138,9 @@ double half_bits(Precision p);
 std::array<Float100, 3> reference(const Rational& a, int classes);
 
 nlohmann::ordered_json to_json(const Result& result);
-report::Report to_report(const Result& result, std::string_view format);
-// "text", "md", "html", "json".
+report::Report to_report(const Result& result);
+// "json" (to_json), or any format of report::render; throws InputError
+// naming the formats for another.
 std::string render(const Result& result, std::string_view format);
 
 }  // namespace ddx::compare

@@ -7,23 +7,14 @@
 #include <stdexcept>
 
 #include "derivations/graph_figure.hpp"
+#include "derivations/inputs.hpp"
 #include "derivations/mathml.hpp"
 #include "engine/op.hpp"
 #include "engine/print.hpp"
 #include "engine/symbolic/print.hpp"
-#include "ops/primitives.hpp"
 
 namespace ddx {
 namespace {
-
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
-  std::string s;
-  for (const std::string& x : items) {
-    if (!s.empty()) s += separator;
-    s += x;
-  }
-  return s;
-}
 
 // "[a, b, c]", or the single element of a scalar; long lists abbreviated.
 std::string show(const std::vector<std::string>& values) { return abbreviate_elements(values, 12); }
@@ -56,30 +47,18 @@ std::string rule_arguments(const Explanation& e, const ExplainedNode& n) {
   return join(args);
 }
 
-template <class T> std::vector<std::string> formatted(const std::vector<T>& values) {
-  std::vector<std::string> out;
-  out.reserve(values.size());
-  for (const T& x : values) out.push_back(format_scalar(x));
-  return out;
-}
-
-template <class T> void fill(GradSession& s, Explanation& e) {
-  Graph& g = *s.graph;
+template <class T> void fill(const GradSession& s, Explanation& e) {
+  const Graph& g = *s.graph;
   const Gradient& gradient = s.gradient;
-  // The partial sums of each adjoint, as the sweep built them: the engine's
-  // own accumulation (hash-consing finds the nodes it made), so the page shows
-  // exactly the values reverse mode computed.
-  std::map<NodeId, std::vector<NodeId>> partial;
-  for (const SweepStep& step : gradient.sweep) {
-    std::vector<NodeId>& sums = partial[step.node];
-    for (NodeId c : step.accumulated)
-      sums.push_back(sums.empty() ? c : adjoint_algebra().add({g, sums.back()}, {g, c}).id());
-  }
+  // The partial sums of each adjoint, as the sweep built them, so the page
+  // shows exactly the values reverse mode computed.
+  std::map<NodeId, const std::vector<NodeId>*> partial;
   std::vector<NodeId> roots{gradient.loss};
   for (const SweepStep& step : gradient.sweep) {
+    partial[step.node] = &step.partial_sums;
     roots.push_back(step.adjoint);
     roots.insert(roots.end(), step.accumulated.begin(), step.accumulated.end());
-    roots.insert(roots.end(), partial[step.node].begin(), partial[step.node].end());
+    roots.insert(roots.end(), step.partial_sums.begin(), step.partial_sums.end());
   }
   const Evaluation<T> ev(g, roots, round_bindings<T>(s.bindings));
   const std::map<NodeId, std::string> names = node_names(g, s);
@@ -89,7 +68,7 @@ template <class T> void fill(GradSession& s, Explanation& e) {
   };
 
   for (NodeId id : topological_order(g, std::span(&gradient.loss, 1))) {
-    ExplainedNode n{.id = id, .label = label(id), .shape = g.shape(id), .value = formatted(ev.value(id))};
+    ExplainedNode n{.id = id, .label = label(id), .shape = g.shape(id), .value = format_scalars(ev.value(id))};
     for (NodeId in : g.node(id).inputs()) n.inputs.push_back(in);
     if (g.is_variable(id)) {
       n.op = "variable";
@@ -113,18 +92,18 @@ template <class T> void fill(GradSession& s, Explanation& e) {
   std::map<NodeId, int> arrived;
   for (const SweepStep& step : gradient.sweep) {
     const Node& node = g.node(step.node);
-    ExplainedStep x{.node = step.node, .adjoint = formatted(ev.value(step.adjoint)),
+    ExplainedStep x{.node = step.node, .adjoint = format_scalars(ev.value(step.adjoint)),
                     .rule = node.arity > 0 ? std::string(op_info(node.op).vjp_formula) : "",
                     .seed = step.node == gradient.loss};
     for (std::size_t k = 0; k < step.accumulated.size(); ++k)
-      x.received.push_back({senders.at(step.node).at(k), formatted(ev.value(step.accumulated[k]))});
+      x.received.push_back({senders.at(step.node).at(k), format_scalars(ev.value(step.accumulated[k]))});
     std::vector<PartialAdjoint> changes;
     if (x.seed) arrived[step.node] = 1;
     changes.push_back({step.node, x.adjoint, arrived[step.node], true});
     for (const SweepStep::Send& send : step.sends) {
-      x.sends.push_back({send.to, argument_name(node.arity, send.input), formatted(ev.value(send.contribution))});
+      x.sends.push_back({send.to, argument_name(node.arity, send.input), format_scalars(ev.value(send.contribution))});
       const int count = ++arrived[send.to];
-      changes.push_back({send.to, formatted(ev.value(partial.at(send.to).at(count - 1))), count, false});
+      changes.push_back({send.to, format_scalars(ev.value(partial.at(send.to)->at(count - 1))), count, false});
     }
     e.sweep.push_back(std::move(x));
     e.after_step.push_back(std::move(changes));
@@ -214,7 +193,6 @@ nlohmann::ordered_json node_json(const Explanation& e, NodeId id) {
   return {{"id", id}, {"label", e.node(id).label}};
 }
 
-std::string html_escape(std::string_view text) { return xml_escape(text); }
 
 // JSON inside <script>: "</" would end the element.
 std::string script_safe(std::string json) {
@@ -347,18 +325,18 @@ std::string render_html(const Explanation& e) {
   for (const auto& [name, id] : e.wrt) wrt += (wrt.empty() ? "" : ", ") + name;
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += fmt::format("<title>ddx explain: {}</title>\n<style>{}</style>\n</head>\n<body>\n", html_escape(r.expression), kStyle);
-  out += fmt::format("<h1>How reverse mode computes ∂L/∂{}</h1>\n", html_escape(wrt));
+  out += fmt::format("<title>ddx explain: {}</title>\n<style>{}</style>\n</head>\n<body>\n", xml_escape(r.expression), kStyle);
+  out += fmt::format("<h1>How reverse mode computes ∂L/∂{}</h1>\n", xml_escape(wrt));
   out += fmt::format("<p>L = <code>{}</code> at <code>{}</code>, computed in {} precision: L = <code>{}</code>.</p>\n",
-                     html_escape(r.expression), html_escape(e.at), html_escape(describe(r.precision)), html_escape(r.value));
+                     xml_escape(r.expression), xml_escape(e.at), xml_escape(describe(r.precision)), xml_escape(r.value));
 
   out += "<h2>1. Forward pass</h2>\n<p>Each node in evaluation order, with its inputs and its value.</p>\n";
   out += "<table id=\"forward\">\n<tr><th>node</th><th>computes</th><th>op</th><th>value</th></tr>\n";
   for (const ExplainedNode& n : e.forward)
     out += fmt::format("<tr data-node=\"{}\"><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"value\">{}</td></tr>\n",
-                       n.id, html_escape(n.label == fmt::format("%{}", n.id) || n.label == n.formula ? fmt::format("%{}", n.id)
+                       n.id, xml_escape(n.label == fmt::format("%{}", n.id) || n.label == n.formula ? fmt::format("%{}", n.id)
                                                                                                         : fmt::format("{} (%{})", n.label, n.id)),
-                       html_escape(n.formula), html_escape(n.op), html_escape(show(n.value)));
+                       xml_escape(n.formula), xml_escape(n.op), xml_escape(show(n.value)));
   out += "</table>\n";
 
   out += "<h2>2. Reverse sweep</h2>\n<p>From the loss back to the variables. A node's adjoint ḡ = ∂L/∂node is the sum "
@@ -366,30 +344,30 @@ std::string render_html(const Explanation& e) {
   out += "<div id=\"stepper\">\n<div id=\"figure\">\n";
   std::string error;
   if (const auto svg = dot_to_svg(e.dot, error)) out += svg_for_html(*svg);
-  else out += fmt::format("<p>No figure: {}</p>\n", html_escape(error));
+  else out += fmt::format("<p>No figure: {}</p>\n", xml_escape(error));
   out += "</div>\n<div id=\"panel\">\n";
   out += "<div class=\"controls\" hidden><button id=\"prev\">◀ Previous</button><span id=\"counter\"></span>"
          "<button id=\"next\">Next ▶</button><span class=\"hint\">or press ← →</span></div>\n<ol id=\"steps\">\n";
   for (const ExplainedStep& s : e.sweep) {
     const ExplainedNode& n = e.node(s.node);
-    out += fmt::format("<li class=\"step\" data-node=\"{}\"><b>{}</b>{}<br>\n", s.node, html_escape(n.label),
-                       n.label == n.formula ? "" : " = " + html_escape(n.formula));
+    out += fmt::format("<li class=\"step\" data-node=\"{}\"><b>{}</b>{}<br>\n", s.node, xml_escape(n.label),
+                       n.label == n.formula ? "" : " = " + xml_escape(n.formula));
     if (s.seed) {
-      out += fmt::format("ḡ = {} — the seed, ∂L/∂L = 1<br>\n", html_escape(show(s.adjoint)));
+      out += fmt::format("ḡ = {} — the seed, ∂L/∂L = 1<br>\n", xml_escape(show(s.adjoint)));
     } else if (s.received.size() == 1) {
-      out += fmt::format("ḡ = {} (sent by {})<br>\n", html_escape(show(s.adjoint)), html_escape(e.node(s.received[0].from).label));
+      out += fmt::format("ḡ = {} (sent by {})<br>\n", xml_escape(show(s.adjoint)), xml_escape(e.node(s.received[0].from).label));
     } else {
       out += fmt::format("ḡ accumulates {} contributions, one per user:<br>\n", s.received.size());
       for (const Received& c : s.received)
-        out += fmt::format("&nbsp;&nbsp;from {}: {}<br>\n", html_escape(e.node(c.from).label), html_escape(show(c.value)));
-      out += fmt::format("ḡ = their sum = {}<br>\n", html_escape(show(s.adjoint)));
+        out += fmt::format("&nbsp;&nbsp;from {}: {}<br>\n", xml_escape(e.node(c.from).label), xml_escape(show(c.value)));
+      out += fmt::format("ḡ = their sum = {}<br>\n", xml_escape(show(s.adjoint)));
     }
     if (!s.rule.empty())
-      out += fmt::format("rule of {} ({}): {}<br>\n", html_escape(n.op), html_escape(rule_arguments(e, n)),
-                         html_escape(s.rule));
+      out += fmt::format("rule of {} ({}): {}<br>\n", xml_escape(n.op), xml_escape(rule_arguments(e, n)),
+                         xml_escape(s.rule));
     if (n.op == "variable") out += "a variable: its adjoint is the gradient<br>\n";
     for (const Sent& x : s.sends)
-      out += fmt::format("sends to {} ({}): {}<br>\n", html_escape(e.node(x.to).label), x.argument, html_escape(show(x.value)));
+      out += fmt::format("sends to {} ({}): {}<br>\n", xml_escape(e.node(x.to).label), x.argument, xml_escape(show(x.value)));
     out += "</li>\n";
   }
   out += "</ol>\n<h3>Adjoints so far</h3>\n<table id=\"adjoints\">\n<tr><th>node</th><th>ḡ</th><th></th></tr>\n";
@@ -397,28 +375,28 @@ std::string render_html(const Explanation& e) {
     const ExplainedNode& n = e.node(s.node);
     std::string variable;
     for (const auto& [name, id] : e.wrt)
-      if (id == s.node) variable = fmt::format(" data-variable=\"{}\"", html_escape(name));
+      if (id == s.node) variable = fmt::format(" data-variable=\"{}\"", xml_escape(name));
     out += fmt::format("<tr data-node=\"{}\" data-total=\"{}\"{}><td class=\"mono\">{}</td><td class=\"value\">{}</td>"
                        "<td class=\"status\">complete</td></tr>\n",
-                       s.node, s.received.size(), variable, html_escape(n.label), html_escape(show(s.adjoint)));
+                       s.node, s.received.size(), variable, xml_escape(n.label), xml_escape(show(s.adjoint)));
   }
   out += "</table>\n</div>\n</div>\n";
 
   out += "<h2>3. The gradient</h2>\n<table id=\"gradient\">\n";
   for (const VariableGradient& v : r.gradients)
-    out += fmt::format("<tr><td>∂L/∂{} by reverse mode</td><td class=\"value\">{}</td></tr>\n", html_escape(v.name),
-                       html_escape(show(v.values)));
+    out += fmt::format("<tr><td>∂L/∂{} by reverse mode</td><td class=\"value\">{}</td></tr>\n", xml_escape(v.name),
+                       xml_escape(show(v.values)));
   if (r.nonfinite) {
-    out += fmt::format("</table>\n<p class=\"verdict\">Not finite: {}</p>\n", html_escape(*r.nonfinite));
+    out += fmt::format("</table>\n<p class=\"verdict\">Not finite: {}</p>\n", xml_escape(*r.nonfinite));
   } else {
     for (const VariableGradient& v : r.gradients) {
       for (std::size_t k = 0; k < v.symbolic.size(); ++k)
-        out += fmt::format("<tr><td>∂L/∂{}{} symbolically{}</td><td class=\"value\">{}</td></tr>\n", html_escape(v.name),
+        out += fmt::format("<tr><td>∂L/∂{}{} symbolically{}</td><td class=\"value\">{}</td></tr>\n", xml_escape(v.name),
                            v.symbolic.size() > 1 ? sym::subscript(static_cast<long>(k) + 1) : "",
-                           r.assumptions.empty() ? "" : ", assuming " + html_escape(join(r.assumptions)),
-                           html_escape(v.symbolic[k]));
+                           r.assumptions.empty() ? "" : ", assuming " + xml_escape(join(r.assumptions)),
+                           xml_escape(v.symbolic[k]));
       out += fmt::format("<tr><td>the formulas at the point</td><td class=\"value\">{}</td></tr>\n",
-                         html_escape(show(v.symbolic_values)));
+                         xml_escape(show(v.symbolic_values)));
     }
     out += fmt::format("</table>\n<p class=\"verdict\">Reverse mode and the formulas {} (largest difference {:.1e}, "
                        "relative to max(1, |value|)).</p>\n",

@@ -25,25 +25,6 @@ struct Roots {
   std::vector<NodeId> composed_grads, fused_grads;
 };
 
-template <class T> std::vector<std::string> formatted(const std::vector<T>& values) {
-  std::vector<std::string> out;
-  for (const T& x : values) out.push_back(format_scalar(x));
-  return out;
-}
-
-template <class T>
-void evaluate_at(const Graph& g, const Roots& r, const std::vector<NodeId>& all, const ExactBindings& point,
-                 FusedPoint& out) {
-  const Evaluation<T> ev(g, all, round_bindings<T>(point));
-  if (ev.nonfinite()) out.nonfinite = explain_nonfinite(g, ev, *ev.nonfinite());
-  out.composed_value = formatted(ev.value(r.composed));
-  out.fused_value = formatted(ev.value(r.fused));
-  for (std::size_t k = 0; k < r.composed_grads.size(); ++k) {
-    out.gradients[k].composed = formatted(ev.value(r.composed_grads[k]));
-    out.gradients[k].fused = formatted(ev.value(r.fused_grads[k]));
-  }
-}
-
 // The largest difference of the two graphs at 100 digits, relative to max(1, |value|).
 double largest_difference(const Graph& g, const Roots& r, const std::vector<NodeId>& all, const ExactBindings& point) {
   const Evaluation<Float100> ev(g, all, round_bindings<Float100>(point));
@@ -77,32 +58,21 @@ FusedPoint evaluate_point(Graph& g, NodeId composed, NodeId fused, const ExactBi
   std::vector<NodeId> all{r.composed, r.fused};
   all.insert(all.end(), r.composed_grads.begin(), r.composed_grads.end());
   all.insert(all.end(), r.fused_grads.begin(), r.fused_grads.end());
-  with_scalar(precision, [&]<class T>(std::type_identity<T>) { evaluate_at<T>(g, r, all, point, out); });
+  const FormattedValues v = evaluate_formatted(g, all, point, precision);
+  out.nonfinite = v.nonfinite;
+  out.composed_value = v[r.composed];
+  out.fused_value = v[r.fused];
+  for (std::size_t k = 0; k < r.composed_grads.size(); ++k) {
+    out.gradients[k].composed = v[r.composed_grads[k]];
+    out.gradients[k].fused = v[r.fused_grads[k]];
+  }
   out.largest_difference = largest_difference(g, r, all, point);
   out.agree = out.largest_difference <= kAgreement;
   return out;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const std::string& x : items) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
 std::string bracketed(const std::vector<std::string>& items) {
   return items.size() == 1 ? items.front() : "[" + join(items) + "]";
-}
-
-std::string indent(const std::string& text, std::string_view prefix) {
-  std::string out;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = text.find('\n', begin);
-    const std::size_t stop = end == std::string::npos ? text.size() : end;
-    out += fmt::format("{}{}\n", stop > begin ? prefix : "", text.substr(begin, stop - begin));
-    begin = stop + 1;
-  }
-  return out;
 }
 
 }  // namespace
@@ -116,8 +86,7 @@ int FuseResult::exit_status() const {
 }
 
 FuseResult run_fuse(const FuseRequest& request) {
-  if (request.classes < 1 || request.classes > 100000)
-    throw InputError(fmt::format("--classes: must lie in [1, 100000], got {}", request.classes));
+  check_classes(request.classes);
   PointValues point;
   ParseContext context = builtin_parse_context(variable_shapes(request.shape, request.at, point));
   context.other_variables = Shape::vector(request.classes);

@@ -254,12 +254,14 @@ std::string read_expression_file(const std::string& path) {
   return text;
 }
 
-namespace {
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const std::string& x : items) s += (s.empty() ? "" : ", ") + x;
-  return s;
+std::string command_expression(std::string_view command, const std::string& argument, bool given,
+                               const std::string& file) {
+  if (!file.empty()) return read_expression_file(file);
+  if (!given) throw InputError(fmt::format("{}: give the expression as an argument or with --file PATH", command));
+  return argument;
 }
+
+namespace {
 }  // namespace
 
 std::string render_text(const GradResult& r) {

@@ -85,6 +85,12 @@ GradResult run_grad(const GradRequest& request);
 // (engine/parser.hpp), without reading past the limit.
 std::string read_expression_file(const std::string& path);
 
+// The expression of a command that takes it as an argument or with --file
+// PATH: the file's text when `file` is not empty, else `argument` when it was
+// given. Throws InputError naming `command` when neither was.
+std::string command_expression(std::string_view command, const std::string& argument, bool given,
+                               const std::string& file);
+
 std::string render_text(const GradResult& result);
 nlohmann::ordered_json render_json(const GradResult& result);
 

@@ -73,8 +73,7 @@ std::string op_text(const Graph& g, NodeId id) {
 }
 
 std::string constant_text(const Graph& g, NodeId id, std::size_t max_elements) {
-  std::vector<std::string> elements;
-  for (const Rational& r : g.attr(id).values) elements.push_back(to_string(r));
+  const std::vector<std::string> elements = to_strings(g.attr(id).values);
   if (g.shape(id).is_scalar() && elements.size() == 1) return elements.front();
   return abbreviate_elements(elements, max_elements);
 }

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 namespace ddx {
-namespace {
 
 std::vector<std::string_view> split(std::string_view text, char sep) {
   std::vector<std::string_view> parts;
@@ -17,6 +16,8 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
     start = end + 1;
   }
 }
+
+namespace {
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\n") == std::string_view::npos; }
 
@@ -116,6 +117,34 @@ std::vector<std::string> split_names(std::string_view text) {
     if (!name.empty()) names.push_back(name);
   }
   return names;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string s;
+  for (const std::string& x : items) {
+    if (!s.empty()) s += separator;
+    s += x;
+  }
+  return s;
+}
+
+std::string indent(std::string_view text, std::string_view prefix) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    if (!(end == text.size() && line.empty() && start > 0)) out += (line.empty() ? "" : std::string(prefix)) + std::string(line) + "\n";
+    if (end == text.size()) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+void check_classes(long classes, long smallest) {
+  if (classes < smallest || classes > kMaxClasses)
+    throw InputError(fmt::format("--classes: must lie in [{}, {}], got {}", smallest, kMaxClasses, classes));
 }
 
 }  // namespace ddx

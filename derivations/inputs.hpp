@@ -1,4 +1,5 @@
-// Parsing the numbers users type on the command line.
+// Parsing the numbers users type on the command line, and the small text
+// helpers the commands share.
 #pragma once
 
 #include <stdexcept>
@@ -23,6 +24,11 @@ std::vector<std::vector<Rational>> parse_rows(std::string_view text, std::string
 // One integer per row: "2" or "2;0". Each must lie in [0, n).
 std::vector<long> parse_classes(std::string_view text, std::string_view option, long n);
 
+// The most classes a vector variable may have.
+inline constexpr long kMaxClasses = 100000;
+// Throws InputError "--classes: must lie in [smallest, kMaxClasses], got n".
+void check_classes(long classes, long smallest = 1);
+
 // One number, e.g. a temperature.
 Rational parse_number(std::string_view text, std::string_view option);
 
@@ -39,6 +45,15 @@ EquationSplit split_equation(std::string_view text, std::string_view relation, s
 
 // The text without leading and trailing blanks.
 std::string trim(std::string_view text);
+
+// The parts of text between the separators (blanks kept): "a,,b" → {"a", "", "b"}.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
+// The items with `separator` between them.
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+
+// Every non-empty line of `text` after `prefix`, each ending in a newline.
+std::string indent(std::string_view text, std::string_view prefix);
 
 // "z, y" → {"z", "y"}; blanks ignored.
 std::vector<std::string> split_names(std::string_view text);

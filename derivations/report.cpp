@@ -14,6 +14,18 @@
 
 namespace ddx::report {
 
+namespace {
+bool verdicts_pass(const Section& section) {
+  for (const Block& b : section.blocks)
+    if (const auto* v = std::get_if<Verdict>(&b); v && !v->passed) return false;
+  return std::all_of(section.subsections.begin(), section.subsections.end(), verdicts_pass);
+}
+}  // namespace
+
+bool all_verdicts_pass(const Report& report) {
+  return std::all_of(report.sections.begin(), report.sections.end(), verdicts_pass);
+}
+
 Steps steps_from_proof(const Proof& proof) {
   Steps out;
   for (const ProofStep& s : proof.steps) {
@@ -419,20 +431,6 @@ bool has_verdicts(const Table& t) {
 std::string pad_right(const std::string& s, std::size_t width) {
   const std::size_t w = display_width(s);
   return w >= width ? s : s + std::string(width - w, ' ');
-}
-
-std::string indent(std::string_view text, std::string_view prefix) {
-  std::string out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    if (!(end == text.size() && line.empty() && start > 0)) out += (line.empty() ? "" : std::string(prefix)) + std::string(line) + "\n";
-    if (end == text.size()) break;
-    start = end + 1;
-  }
-  return out;
 }
 
 // ---- text -------------------------------------------------------------------------
@@ -1126,13 +1124,18 @@ const std::vector<std::string>& formats() {
   return f;
 }
 
+void require_format(std::string_view format) {
+  if (std::find(formats().begin(), formats().end(), format) != formats().end()) return;
+  throw InputError(fmt::format("--format: '{}' is not one of {}", format, join(formats())));
+}
+
 std::string render(const Report& report, std::string_view format) {
+  require_format(format);
   if (format == "text") return render_text(report);
   if (format == "md") return render_markdown(report);
   if (format == "tex") return render_latex(report);
   if (format == "html") return render_html(report);
-  if (format == "json") return render_json(report);
-  throw InputError(fmt::format("unknown report format \"{}\": the formats are text, md, tex, html, json", format));
+  return render_json(report);
 }
 
 }  // namespace ddx::report

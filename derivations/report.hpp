@@ -151,6 +151,9 @@ inline CodeBlock code_block(std::string t, std::string language = "") {
   return CodeBlock{std::move(t), std::move(language)};
 }
 
+// True when every Verdict in the report (sections and subsections) passed.
+bool all_verdicts_pass(const Report& report);
+
 // A proof's steps: rule, before/after (text and LaTeX), uses, numeric check.
 Steps steps_from_proof(const Proof& proof);
 
@@ -164,6 +167,10 @@ std::string render_json(const Report& report);      // the structure (nlohmann::
 
 // The known formats, in the order they are listed in messages.
 const std::vector<std::string>& formats();  // text, md, tex, html, json
+
+// Throws InputError "--format: 'pdf' is not one of text, md, tex, html, json"
+// for a format render does not know.
+void require_format(std::string_view format);
 
 // render(report, "html"). Throws InputError (a std::invalid_argument) naming
 // the known formats for any other format.

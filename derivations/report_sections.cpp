@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "derivations/graph_figure.hpp"
+#include "derivations/inputs.hpp"
 #include "engine/index/index_rules.hpp"
 #include "engine/op.hpp"
 #include "engine/print.hpp"
@@ -26,11 +27,7 @@ std::string proof_outcome(const Proof& proof) {
 
 void add_proof(Section& section, const Proof& proof, bool expect_proven) {
   Paragraph claim = paragraph("Claim: ", emph(proof.identity), ".");
-  if (!proof.hypotheses.empty()) {
-    std::string h;
-    for (const std::string& x : proof.hypotheses) h += (h.empty() ? "" : "; ") + x;
-    claim.runs.emplace_back(text(" Hypotheses: " + h + "."));
-  }
+  if (!proof.hypotheses.empty()) claim.runs.emplace_back(text(" Hypotheses: " + join(proof.hypotheses, "; ") + "."));
   section.add(std::move(claim));
   section.add(steps_from_proof(proof));
   if (!proof.proven)
@@ -39,38 +36,20 @@ void add_proof(Section& section, const Proof& proof, bool expect_proven) {
   section.add(verdict(proof.proven == expect_proven && proof.steps_checked(), proof_outcome(proof)));
 }
 
-Values evaluate(const Graph& g, const std::vector<NodeId>& roots, const ExactBindings& bindings, Precision precision) {
-  return with_scalar(precision, [&]<class S>(std::type_identity<S>) {
-    const Evaluation<S> ev(g, roots, round_bindings<S>(bindings));
-    Values out;
-    for (NodeId id : roots)
-      for (const S& x : ev.value(id)) out.of[id].push_back(format_scalar(x));
-    if (const auto& bad = ev.nonfinite()) out.nonfinite = explain_nonfinite(g, ev, *bad);
-    return out;
-  });
-}
-
-std::string show_values(const std::vector<std::string>& values, std::size_t max_elements) {
-  return abbreviate_elements(values, max_elements);
-}
-
 std::string describe_input(const SoftmaxCeInput& in) {
   std::string rows;
   for (std::size_t r = 0; r < in.logits.size(); ++r) {
-    std::vector<std::string> z, y;
-    for (const Rational& v : in.logits[r]) z.push_back(to_string(v));
-    for (const Rational& v : in.targets[r]) y.push_back(to_string(v));
-    const std::string target = r < in.target_classes.size() ? fmt::format("target class {}", in.target_classes[r])
-                                                             : "targets y = " + abbreviate_elements(y, 12);
-    rows += fmt::format("{}logits z = {}, {}", rows.empty() ? "" : "; ", abbreviate_elements(z, 12), target);
+    const std::string target = r < in.target_classes.size()
+                                   ? fmt::format("target class {}", in.target_classes[r])
+                                   : "targets y = " + abbreviate_elements(to_strings(in.targets[r]), 12);
+    rows += fmt::format("{}logits z = {}, {}", rows.empty() ? "" : "; ", abbreviate_elements(to_strings(in.logits[r]), 12),
+                        target);
   }
   if (in.logits.size() > 1) rows = fmt::format("a batch of {} rows: {}", in.logits.size(), rows);
   return fmt::format("{}, temperature T = {}", rows, to_string(in.temperature));
 }
 
 namespace {
-
-std::string format_error(double x) { return std::isnan(x) ? "not finite" : fmt::format("{:.2e}", x); }
 
 std::string scale_text(const SoftmaxCeProof& pr) {
   const bool unit_t = pr.input.temperature == 1;
@@ -158,7 +137,7 @@ Table forward_table(const SoftmaxCeProof& pr) {
   for (NodeId id : pr.forward_order) {
     const Node& n = g.node(id);
     const std::string computes = n.op == kVarOp ? "input" : n.op == kConstOp ? "constant" : node_call(g, id, ref);
-    t.rows.push_back(Row{{ref(id), computes, to_string(n.shape), show_values(pr.value_of(id))}, std::nullopt});
+    t.rows.push_back(Row{{ref(id), computes, to_string(n.shape), abbreviate_elements(pr.value_of(id))}, std::nullopt});
   }
   return t;
 }
@@ -176,11 +155,11 @@ Table sweep_table(const SoftmaxCeProof& pr) {
                              : n.op == kVarOp  ? "input: its ḡ is the gradient"
                              : n.op == kConstOp ? "constant"
                                                 : fmt::format("{}: {}", op_info(n.op).name, op_info(n.op).vjp_formula);
-    std::string adjoint = show_values(pr.value_of(s.adjoint));
+    std::string adjoint = abbreviate_elements(pr.value_of(s.adjoint));
     if (s.accumulated.size() > 1) adjoint += fmt::format(" (sum of {} contributions)", s.accumulated.size());
     std::string sends;
     for (const auto& send : s.sends)
-      sends += fmt::format("{}→ {}: {}", sends.empty() ? "" : "; ", ref(send.to), show_values(pr.value_of(send.contribution)));
+      sends += fmt::format("{}→ {}: {}", sends.empty() ? "" : "; ", ref(send.to), abbreviate_elements(pr.value_of(send.contribution)));
     const std::string node = n.op == kVarOp || n.op == kConstOp ? ref(s.node)
                                                                  : fmt::format("{} = {}", ref(s.node), node_call(g, s.node, ref));
     t.rows.push_back(Row{{std::to_string(++step), node, adjoint, rule, sends}, std::nullopt});

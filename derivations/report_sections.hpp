@@ -43,19 +43,6 @@ Table forward_table(const SoftmaxCeProof& proof);
 // The sweep in order: each node's adjoint, the rule of its op, what it sent.
 Table sweep_table(const SoftmaxCeProof& proof);
 
-// Nodes of a graph evaluated at a precision, as decimal strings.
-struct Values {
-  std::map<NodeId, std::vector<std::string>> of;
-  std::optional<std::string> nonfinite;  // explain_nonfinite's message, when some node was not finite
-
-  const std::vector<std::string>& operator[](NodeId id) const { return of.at(id); }
-  const std::string& scalar(NodeId id) const { return of.at(id).front(); }
-};
-Values evaluate(const Graph& g, const std::vector<NodeId>& roots, const ExactBindings& bindings, Precision precision);
-
-// "[a, b, c]" (abbreviated past `max_elements`), or the single element.
-std::string show_values(const std::vector<std::string>& values, std::size_t max_elements = 4);
-
 // The example's input as a sentence: "logits z = [2, 1, 0.1], target class 2, T = 1".
 std::string describe_input(const SoftmaxCeInput& input);
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "derivations/catalogue.hpp"
+#include "derivations/inputs.hpp"
 #include "engine/eval.hpp"
 #include "ops/composites.hpp"
 
@@ -324,18 +325,14 @@ std::string with_point(std::string digits, int decimals) {
 std::string short_number(const Float100& x) { return fmt::format("{:.2g}", x.convert_to<double>()); }
 std::string long_number(const Float100& x) { return x.str(20, std::ios_base::fmtflags(0)); }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t k = 0; k < v.size(); ++k) s += (k ? ", " : "") + v[k];
-  return "[" + s + "]";
-}
+std::string bracketed(const std::vector<std::string>& v) { return "[" + join(v) + "]"; }
 
 std::string describe_inputs(const Example& ex) {
   const std::string name = takes_probabilities(ex.computation) ? "p" : "z";
-  std::string s = name + " = " + (ex.inputs.size() == 1 ? ex.inputs.front() : join(ex.inputs));
+  std::string s = name + " = " + (ex.inputs.size() == 1 ? ex.inputs.front() : bracketed(ex.inputs));
   if (!ex.temperature.empty()) s += ", T = " + ex.temperature;
-  if (!ex.y.empty()) s += ", y = " + (ex.y.size() == 1 ? ex.y.front() : join(ex.y));
-  if (!ex.weights.empty()) s += ", counts " + join(ex.weights);
+  if (!ex.y.empty()) s += ", y = " + (ex.y.size() == 1 ? ex.y.front() : bracketed(ex.y));
+  if (!ex.weights.empty()) s += ", counts " + bracketed(ex.weights);
   if (ex.precision != Precision::Digits100) s += fmt::format(", at {} precision", describe(ex.precision));
   return s;
 }
@@ -418,9 +415,9 @@ std::vector<SeedCheck> check_seed_examples() {
             const std::string alt = format_like_seed_figure(f.printed, other[k].wide);
             c.note += alt == f.printed
                           ? fmt::format("; it is the value for {} = {}, so the seed used other inputs",
-                                        takes_probabilities(ex.computation) ? "p" : "z", join(ex.other_inputs))
+                                        takes_probabilities(ex.computation) ? "p" : "z", bracketed(ex.other_inputs))
                           : fmt::format("; not the value for {} = {} either ({})",
-                                        takes_probabilities(ex.computation) ? "p" : "z", join(ex.other_inputs), alt);
+                                        takes_probabilities(ex.computation) ? "p" : "z", bracketed(ex.other_inputs), alt);
           }
         }
       }

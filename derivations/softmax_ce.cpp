@@ -211,9 +211,11 @@ SoftmaxCeProof build(const SoftmaxCeInput& input) {
   return pr;
 }
 
-std::string format_error(double x) { return std::isnan(x) ? "not finite" : fmt::format("{:.2e}", x); }
-
 }  // namespace
+
+std::string format_error(double max_abs_error) {
+  return std::isnan(max_abs_error) ? "not finite" : fmt::format("{:.2e}", max_abs_error);
+}
 
 SoftmaxCeInput SoftmaxCeInput::example() {
   SoftmaxCeInput in;
@@ -303,7 +305,7 @@ nlohmann::ordered_json shaped(const std::vector<std::string>& flat, std::int64_t
 nlohmann::ordered_json rational_rows(const std::vector<std::vector<Rational>>& rows, bool batch) {
   std::vector<std::string> flat;
   for (const auto& row : rows)
-    for (const Rational& r : row) flat.push_back(to_string(r));
+    for (const std::string& r : to_strings(row)) flat.push_back(r);
   return shaped(flat, static_cast<std::int64_t>(rows.size()), batch);
 }
 

@@ -67,6 +67,9 @@ struct SoftmaxCeProof {
   bool normalized() const;
 };
 
+// A check's max |error| for tables: three significant digits, or "not finite".
+std::string format_error(double max_abs_error);
+
 // Builds the graph, differentiates it and runs every check.
 SoftmaxCeProof prove_softmax_ce(const SoftmaxCeInput& input);
 

@@ -11,7 +11,6 @@
 
 namespace ddx::svg {
 
-using ddx::xml_escape;
 namespace {
 
 // Geometry, in SVG user units.

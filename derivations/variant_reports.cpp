@@ -8,6 +8,7 @@
 #include "derivations/catalogue.hpp"
 #include "derivations/claim.hpp"
 #include "derivations/every_n.hpp"
+#include "derivations/graph_figure.hpp"
 #include "derivations/identities.hpp"
 #include "derivations/report_sections.hpp"
 #include "engine/op.hpp"
@@ -22,12 +23,6 @@ Proof fixed_proof(const std::string& identity, long classes) {
   ProveOptions options;
   options.classes = classes;
   return prove_identity(identity, options);
-}
-
-std::vector<std::string> rational_strings(const std::vector<Rational>& row) {
-  std::vector<std::string> out;
-  for (const Rational& r : row) out.push_back(to_string(r));
-  return out;
 }
 
 void numeric_section(Report& report, const std::string& title, const std::string& intro, const SoftmaxCeInput& in) {
@@ -60,13 +55,13 @@ Report temperature_report(const DerivationArguments& arguments) {
     if (std::find(temperatures.begin(), temperatures.end(), in.temperature) == temperatures.end())
       temperatures.push_back(in.temperature);
     Table t{.caption = fmt::format("softmax(z/T) of z = {} at {} precision",
-                                   show_values(rational_strings(in.logits.front()), 10), describe(in.precision)),
+                                   abbreviate_elements(to_strings(in.logits.front()), 10), describe(in.precision)),
             .header = {"T", "p", "max p"},
             .rows = {}};
     for (const Rational& T : temperatures) {
       const Expr p = softmax(z, constant(g, T)), top = max(p);
-      const Values v = evaluate(g, {p.id(), top.id()}, {{"z", in.logits.front()}}, in.precision);
-      t.rows.push_back(Row{{to_string(T), show_values(v[p.id()], 6), v.scalar(top.id())}, std::nullopt});
+      const FormattedValues v = evaluate_formatted(g, {p.id(), top.id()}, {{"z", in.logits.front()}}, in.precision);
+      t.rows.push_back(Row{{to_string(T), abbreviate_elements(v[p.id()], 6), v.scalar(top.id())}, std::nullopt});
     }
     s.add(std::move(t));
   }
@@ -114,8 +109,8 @@ Report label_smoothing_report(const DerivationArguments& arguments) {
       v = (1 - epsilon) * v + epsilon / n;
       total += v;
     }
-    t.rows.push_back(Row{{std::to_string(r), show_values(rational_strings(in.targets[r]), 6),
-                          show_values(rational_strings(smoothed.targets[r]), 6), to_string(total)},
+    t.rows.push_back(Row{{std::to_string(r), abbreviate_elements(to_strings(in.targets[r]), 6),
+                          abbreviate_elements(to_strings(smoothed.targets[r]), 6), to_string(total)},
                          std::nullopt});
   }
   Section& s = report.section("The example");
@@ -154,8 +149,8 @@ Report sigmoid_bce_report(const DerivationArguments& arguments) {
     const Expr z = variable(g, "z", Shape::vector(2)), x = variable(g, "x", Shape::scalar());
     const Expr p = softmax(z), s1 = sigmoid(x);
     const std::vector<Rational>& z0 = in.logits.front();
-    const Values v = evaluate(g, {p.id(), x.id(), s1.id()}, {{"z", z0}, {"x", {z0[0] - z0[1]}}}, in.precision);
-    Table t{.caption = fmt::format("z = {} at {} precision", show_values(rational_strings(in.logits.front())),
+    const FormattedValues v = evaluate_formatted(g, {p.id(), x.id(), s1.id()}, {{"z", z0}, {"x", {z0[0] - z0[1]}}}, in.precision);
+    Table t{.caption = fmt::format("z = {} at {} precision", abbreviate_elements(to_strings(in.logits.front())),
                                    describe(in.precision)),
             .header = {"x = z₁ − z₂", "σ(x)", "softmax(z)₁", "softmax(z)₂ = 1 − σ(x)"},
             .rows = {Row{{v.scalar(x.id()), v.scalar(s1.id()), v[p.id()][0], v[p.id()][1]}, std::nullopt}}};
@@ -221,20 +216,21 @@ Report log_softmax_report(const DerivationArguments& arguments) {
     const Expr naive = log_softmax(z), shifted = stable_log_softmax(z);
     std::vector<Rational> scaled;
     for (const Rational& v : in.logits.front()) scaled.push_back(v * 500);
-    const Values d = evaluate(g, {naive.id(), shifted.id()}, {{"z", scaled}}, Precision::Double);
-    const Values truth = evaluate(g, {naive.id()}, {{"z", scaled}}, Precision::Digits100);
-    Table t{.caption = fmt::format("log softmax(z) for z = {}", show_values(rational_strings(scaled), 6)),
+    const ExactBindings at{{"z", scaled}};
+    Table t{.caption = fmt::format("log softmax(z) for z = {}", abbreviate_elements(to_strings(scaled), 6)),
             .header = {"form", "value", "finite"},
             .rows = {}};
-    const bool naive_finite = !d.nonfinite;
-    t.rows.push_back(Row{{"log(softmax(z)), composed, double", show_values(d[naive.id()], 6),
-                          naive_finite ? "yes" : "no: " + *d.nonfinite},
-                         std::nullopt});
-    t.rows.push_back(Row{{"z − a − log Σ exp(z − a), double", show_values(d[shifted.id()], 6), "yes"}, std::nullopt});
-    std::vector<std::string> rounded;  // the 100-digit values rounded once to double
-    for (const std::string& x : truth[naive.id()]) rounded.push_back(format_scalar(static_cast<double>(Float100(x))));
-    t.rows.push_back(Row{{"log(softmax(z)) at 100 digits, rounded to double", show_values(rounded, 6), "yes"},
-                         std::nullopt});
+    auto row = [&](const std::string& form, const Expr& e, Precision precision) {
+      const FormattedValues v = evaluate_formatted(g, {e.id()}, at, precision);
+      std::vector<std::string> shown = v[e.id()];
+      if (precision != Precision::Double)  // rounded once to double, to compare
+        for (std::string& x : shown) x = format_scalar(static_cast<double>(Float100(x)));
+      t.rows.push_back(Row{{form, abbreviate_elements(shown, 6), v.nonfinite ? "no: " + *v.nonfinite : "yes"},
+                           std::nullopt});
+    };
+    row("log(softmax(z)), composed, double", naive, Precision::Double);
+    row("z − a − log Σ exp(z − a), double", shifted, Precision::Double);
+    row("log(softmax(z)) at 100 digits, rounded to double", naive, Precision::Digits100);
     s.add(std::move(t));
   }
   numeric_section(report, "The numeric proof", "The gradient of the composed graph against p − y", in);
@@ -266,19 +262,22 @@ Report mse_softmax_report(const DerivationArguments& arguments) {
     const Expr p = softmax(z), d = p - y, L = sum(d * d);
     const Expr gradient{g, grad(L, {z}).gradients.front()};
     const Expr v2 = Rational(2) * d, jacobian_form = p * v2 - p * sum(p * v2);
-    const Values v = evaluate(g, {gradient.id(), d.id(), jacobian_form.id()},
-                              {{"z", in.logits.front()}, {"y", in.targets.front()}}, Precision::Digits50);
+    const std::vector<NodeId> roots{gradient.id(), d.id(), jacobian_form.id()};
+    const Evaluation<Float50> ev(g, roots, round_bindings<Float50>({{"z", in.logits.front()}, {"y", in.targets.front()}}));
     Table t{.caption = fmt::format("The first row of the example ({}) at 50 digits", describe_input(in)),
             .header = {"i", "∂L/∂zᵢ from the graph", "pᵢ − yᵢ", "(Jᵀ·2(p − y))ᵢ"},
             .rows = {}};
     Float50 worst_p_minus_y = 0, worst_jacobian = 0;
-    for (std::size_t i = 0; i < v[gradient.id()].size() && i < 10; ++i) {
-      const Float50 g_i(v[gradient.id()][i]);
-      worst_p_minus_y = std::max(worst_p_minus_y, Float50(abs(g_i - Float50(v[d.id()][i]))));
-      worst_jacobian = std::max(worst_jacobian, Float50(abs(g_i - Float50(v[jacobian_form.id()][i]))));
-      t.rows.push_back(Row{{std::to_string(i), v[gradient.id()][i], v[d.id()][i], v[jacobian_form.id()][i]},
-                           std::nullopt});
+    const auto& graph_gradient = ev.value(gradient.id());
+    for (std::size_t i = 0; i < graph_gradient.size(); ++i) {
+      const Float50 &g_i = graph_gradient[i], &d_i = ev.value(d.id())[i], &j_i = ev.value(jacobian_form.id())[i];
+      worst_p_minus_y = std::max(worst_p_minus_y, Float50(abs(g_i - d_i)));
+      worst_jacobian = std::max(worst_jacobian, Float50(abs(g_i - j_i)));
+      if (i < 10)
+        t.rows.push_back(Row{{std::to_string(i), format_scalar(g_i), format_scalar(d_i), format_scalar(j_i)}, std::nullopt});
     }
+    if (graph_gradient.size() > 10)
+      s.add(paragraph(fmt::format("({} more components are compared but not listed.)", graph_gradient.size() - 10)));
     s.add(std::move(t));
     // At 50 digits the graph and Jᵀ·2(p − y) agree to ~1e-49; 1e-30 leaves room and still separates them from
     // p − y, which differs by O(p) here.

@@ -52,26 +52,18 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
       const Node& n = g.node(id);
       const std::int64_t size = n.shape.size();
       if (n.op == kConstOp) pinned[id] = true;
-      // The free buffer that fits best, else the largest free one (grown).
-      std::int32_t best = -1;
-      if (!pinned[id]) {
-        for (std::size_t f = 0; f < pool.size(); ++f) {
-          const std::int32_t b = pool[f];
-          if (best < 0) {
-            best = static_cast<std::int32_t>(f);
-            continue;
-          }
-          const std::int64_t have = need[pool[best]];
-          const bool fits = need[b] >= size, best_fits = have >= size;
-          if ((fits && (!best_fits || need[b] < have)) || (!fits && !best_fits && need[b] > have))
-            best = static_cast<std::int32_t>(f);
-        }
-      }
+      // The smallest free buffer that fits, else the largest free one (grown).
+      const auto better = [&](std::int32_t a, std::int32_t b) {
+        const bool a_fits = need[a] >= size, b_fits = need[b] >= size;
+        if (a_fits != b_fits) return a_fits;
+        return a_fits ? need[a] < need[b] : need[a] > need[b];
+      };
+      const auto best = pinned[id] ? pool.end() : std::min_element(pool.begin(), pool.end(), better);
       std::int32_t buffer;
-      if (best >= 0) {
-        buffer = pool[best];
-        pool.erase(pool.begin() + best);
-        if (need[buffer] < size) need[buffer] = size;
+      if (best != pool.end()) {
+        buffer = *best;
+        pool.erase(best);
+        need[buffer] = std::max(need[buffer], size);
       } else {
         buffer = static_cast<std::int32_t>(need.size());
         need.push_back(size);
@@ -138,6 +130,7 @@ std::string explain_nonfinite(const Graph& g, const Evaluation<T>& ev, const Non
   }
   std::string inputs;
   for (NodeId in : n.inputs()) {
+    if (!ev.has(in)) continue;  // not kept (Keep::Roots)
     const auto& v = ev.value(in);
     // The input element that fed the bad output element (inputs may broadcast).
     const Shape& s = g.shape(in);
@@ -160,5 +153,16 @@ DDX_INSTANTIATE(long double)
 DDX_INSTANTIATE(Float50)
 DDX_INSTANTIATE(Float100)
 #undef DDX_INSTANTIATE
+
+FormattedValues evaluate_formatted(const Graph& g, const std::vector<NodeId>& roots, const ExactBindings& bindings,
+                                   Precision precision) {
+  return with_scalar(precision, [&]<class T>(std::type_identity<T>) {
+    const Evaluation<T> ev(g, roots, round_bindings<T>(bindings));
+    FormattedValues out;
+    for (NodeId id : roots) out.of[id] = format_scalars(ev.value(id));
+    if (const auto& bad = ev.nonfinite()) out.nonfinite = explain_nonfinite(g, ev, *bad);
+    return out;
+  });
+}
 
 }  // namespace ddx

@@ -78,6 +78,18 @@ template <class T> class Evaluation {
   std::optional<NonFinite> nonfinite_;
 };
 
+// Nodes evaluated at a precision chosen at run time, as decimal strings
+// (format_scalar), for reports and listings.
+struct FormattedValues {
+  std::map<NodeId, std::vector<std::string>> of;
+  std::optional<std::string> nonfinite;  // explain_nonfinite's message, when some node was not finite
+
+  const std::vector<std::string>& operator[](NodeId id) const { return of.at(id); }
+  const std::string& scalar(NodeId id) const { return of.at(id).front(); }
+};
+FormattedValues evaluate_formatted(const Graph& g, const std::vector<NodeId>& roots, const ExactBindings& bindings,
+                                   Precision precision);
+
 // A message describing a non-finite result for a user: which node, which op,
 // where, and the input values there.
 template <class T>

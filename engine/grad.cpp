@@ -33,11 +33,18 @@ Gradient reverse_mode(Graph& g, NodeId loss, std::span<const NodeId> wrt, const 
     if (!relevant[id] || contributions[id].empty()) continue;
     // ḡ = the sum of every contribution this node received.
     Expr total{g, contributions[id].front()};
-    for (std::size_t k = 1; k < contributions[id].size(); ++k) total = algebra.add(total, {g, contributions[id][k]});
+    std::vector<NodeId> partial_sums{total.id()};
+    for (std::size_t k = 1; k < contributions[id].size(); ++k) {
+      total = algebra.add(total, {g, contributions[id][k]});
+      partial_sums.push_back(total.id());
+    }
     adjoint[id] = total.id();
     has_adjoint[id] = 1;
 
-    SweepStep step{.node = id, .adjoint = total.id(), .accumulated = std::move(contributions[id])};
+    SweepStep step{.node = id,
+                   .adjoint = total.id(),
+                   .accumulated = std::move(contributions[id]),
+                   .partial_sums = std::move(partial_sums)};
     contributions[id].clear();
     const Node node = g.node(id);  // copy: adding nodes may reallocate
     const OpInfo& info = op_info(node.op);

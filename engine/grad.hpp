@@ -27,6 +27,7 @@ struct SweepStep {
   NodeId node = 0;
   NodeId adjoint = 0;                  // ḡ for this node
   std::vector<NodeId> accumulated;     // the contributions summed into ḡ (several when the node fans out)
+  std::vector<NodeId> partial_sums;    // the running total after each contribution (the last is ḡ)
   struct Send {
     int input = 0;        // which argument of the node
     NodeId to = 0;        // the input node

@@ -116,6 +116,13 @@ std::string to_string(const Rational& r) {
   return num.str() + "/" + den.str();
 }
 
+std::vector<std::string> to_strings(const std::vector<Rational>& values) {
+  std::vector<std::string> out;
+  out.reserve(values.size());
+  for (const Rational& r : values) out.push_back(to_string(r));
+  return out;
+}
+
 std::string to_latex(const Rational& r) {
   const std::string s = to_string(r);
   const auto slash = s.find('/');

@@ -27,6 +27,8 @@ bool exceeds_exact_limit(const Rational& r);
 
 // Exact text: "3", "-1/3", "0.1" (a terminating decimal is printed as one).
 std::string to_string(const Rational& r);
+// to_string of each element.
+std::vector<std::string> to_strings(const std::vector<Rational>& values);
 
 // LaTeX form: "3", "-\frac{1}{3}", "0.1".
 std::string to_latex(const Rational& r);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 #include "engine/rational.hpp"
 
@@ -62,6 +63,13 @@ template <class T> T to_scalar(const Rational& r) { return r.template convert_to
 // shortest round trip for float and double, max_digits10 for the others.
 // Non-finite values print as "inf", "-inf", "nan".
 template <class T> std::string format_scalar(const T& x);
+// format_scalar of each value.
+template <class T> std::vector<std::string> format_scalars(const std::vector<T>& values) {
+  std::vector<std::string> out;
+  out.reserve(values.size());
+  for (const T& x : values) out.push_back(format_scalar(x));
+  return out;
+}
 
 // The exact value of a finite scalar as a rational.
 template <class T> Rational to_rational(const T& x);

@@ -33,6 +33,13 @@ struct Shape {
   std::int64_t rows() const { return rank == 2 ? dims[0] : 1; }
   std::int64_t cols() const { return rank == 0 ? 1 : dims[rank - 1]; }
   bool is_scalar() const { return rank == 0; }
+  // One value per row: the last axis reduced to size 1 ([B, n] → [B, 1],
+  // [n] → [1]); a scalar stays a scalar.
+  Shape row_reduced() const {
+    Shape s = *this;
+    if (rank > 0) s.dims[rank - 1] = 1;
+    return s;
+  }
 
   friend bool operator==(const Shape& a, const Shape& b) {
     if (a.rank != b.rank) return false;

@@ -11,22 +11,19 @@ Expr softmax(Expr z, Expr temperature) { return softmax(z / temperature); }
 
 Expr log_softmax(Expr z) { return log(softmax(z)); }
 
-Expr cross_entropy(Expr p, Expr y) {
-  const Expr total = -sum(y * log(p));
-  const std::int64_t rows = p.shape().rank == 2 ? p.shape().rows() : 1;
-  return total / Rational(rows);
-}
+namespace {
+// −Σ y·log p, over the rows' mean for a batch.
+Expr mean_negative_log_likelihood(Expr log_p, Expr y) { return -sum(y * log_p) / Rational(log_p.shape().rows()); }
+}  // namespace
+
+Expr cross_entropy(Expr p, Expr y) { return mean_negative_log_likelihood(log(p), y); }
 
 Expr stable_log_softmax(Expr z) {
   const Expr shifted = z - stop_gradient(max(z, -1));
   return shifted - log(sum(exp(shifted), -1));
 }
 
-Expr stable_softmax_cross_entropy(Expr z, Expr y) {
-  const Expr total = -sum(y * stable_log_softmax(z));
-  const std::int64_t rows = z.shape().rank == 2 ? z.shape().rows() : 1;
-  return total / Rational(rows);
-}
+Expr stable_softmax_cross_entropy(Expr z, Expr y) { return mean_negative_log_likelihood(stable_log_softmax(z), y); }
 
 Expr sigmoid(Expr x) { return Rational(1) / (Rational(1) + exp(-x)); }
 

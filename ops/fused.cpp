@@ -56,9 +56,7 @@ template <const char* Name> Shape logits_shape(const Graph& g, std::span<const N
 }
 template <const char* Name> Shape row_reduced_shape(const Graph& g, std::span<const NodeId> in, const Attr&) {
   check_logits(g, in[0], Name);
-  Shape s = g.shape(in[0]);
-  s.dims[s.rank - 1] = 1;
-  return s;
+  return g.shape(in[0]).row_reduced();
 }
 
 // ---- the symbolic values -------------------------------------------------------
@@ -82,18 +80,9 @@ std::vector<Value> softmax_row(const Value* z, std::int64_t n) {
 
 // ---- index forms ----------------------------------------------------------------
 
-// Σⱼ body over the classes, body written in the free index; the body itself
-// when it is not a vector over the classes.
-IndexExpr sum_over_classes(const IndexExpr& body, const std::string& free, bool indexed) {
-  if (!indexed) return body;
-  std::set<std::string> taken = index::all_indices(body);
-  taken.insert(free);
-  const std::string j = index::fresh_index(taken);
-  return index::sum_over(j, index::substitute_index(body, free, j));
-}
 IndexExpr softmax_index(const IndexFormContext& a) {
   const IndexExpr e = index::exp_of(a.inputs[0]);
-  return index::divide(e, sum_over_classes(e, a.free_index, a.input_indexed[0]));
+  return index::divide(e, index_sum_over_classes(e, a.free_index, a.input_indexed[0]));
 }
 
 // ---- the ops ------------------------------------------------------------------------
@@ -155,7 +144,7 @@ struct LogSumExp {
   // z̄ = ḡ·softmax(z), ḡ one value per row.
   static Contribs vjp(const VjpContext& c) { return {c.grad() * softmax_fused(c.input(0))}; }
   static IndexExpr index_form(const IndexFormContext& a) {
-    return index::log_of(sum_over_classes(index::exp_of(a.inputs[0]), a.free_index, a.input_indexed[0]));
+    return index::log_of(index_sum_over_classes(index::exp_of(a.inputs[0]), a.free_index, a.input_indexed[0]));
   }
 };
 
@@ -188,7 +177,7 @@ struct CrossEntropy {
   }
   static IndexExpr index_form(const IndexFormContext& a) {
     const IndexExpr terms = index::mul({a.inputs[1], index::log_of(softmax_index(a))});
-    return index::negate(sum_over_classes(terms, a.free_index, a.input_indexed[0] || a.input_indexed[1]));
+    return index::negate(index_sum_over_classes(terms, a.free_index, a.input_indexed[0] || a.input_indexed[1]));
   }
 };
 
@@ -228,7 +217,7 @@ struct CrossEntropyGrad {
     return out;
   }
   static IndexExpr index_form(const IndexFormContext& a) {
-    const IndexExpr mass = sum_over_classes(a.inputs[1], a.free_index, a.input_indexed[1]);
+    const IndexExpr mass = index_sum_over_classes(a.inputs[1], a.free_index, a.input_indexed[1]);
     return index::subtract(index::mul({softmax_index(a), mass}), a.inputs[1]);
   }
 };

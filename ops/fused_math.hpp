@@ -30,7 +30,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <type_traits>
 
 #include "ops/vexp.hpp"
@@ -70,13 +69,6 @@ template <class T> std::int64_t first_at(const T* z, std::int64_t n, const T& a)
   for (std::int64_t j = 0; j < n; ++j)
     if (z[j] == a) return j;
   return 0;
-}
-
-// Whether some zⱼ with j < n equals a.
-template <class T> bool any_equal(const T* z, std::int64_t n, const T& a) {
-  for (std::int64_t j = 0; j < n; ++j)
-    if (z[j] == a) return true;
-  return false;
 }
 
 // Off-max sums of one row: Σ exp(zⱼ − a) over the j with zⱼ ≠ a, and the
@@ -149,18 +141,22 @@ template <class T> struct RowSums {
   T s;
 };
 
-template <class T> RowSums<T> row_sums(const T* z, std::int64_t n) {
+// With exps not null, exps[j] = exp(zⱼ − a) for every j (1 at the max).
+template <class T> RowSums<T> row_sums(const T* z, std::int64_t n, T* exps = nullptr) {
   if constexpr (kVectorized<T>) {
     const T a = detail::row_max(z, n);
-    return {a, detail::first_at(z, n, a), detail::off_max_sum(z, n, a, static_cast<T*>(nullptr))};
+    return {a, detail::first_at(z, n, a), detail::off_max_sum(z, n, a, exps)};
   }
   using std::exp;
   using boost::multiprecision::exp;
   const std::int64_t k = arg_max(z, n);
   const T a = z[k];
   T s = T(0);
-  for (std::int64_t j = 0; j < n; ++j)
-    if (j != k) s += exp(T(z[j] - a));
+  for (std::int64_t j = 0; j < n; ++j) {
+    const T e = j == k ? T(1) : T(exp(T(z[j] - a)));
+    if (exps) exps[j] = e;
+    if (j != k) s += e;
+  }
   return {a, k, s};
 }
 
@@ -172,22 +168,12 @@ template <class T> T log1p_of(const T& s) {
 
 // log Σ exp(zⱼ) = a + log1p(s).
 template <class T> T log_sum_exp(const T* z, std::int64_t n) {
-  if constexpr (kVectorized<T>) {
-    const T a = detail::row_max(z, n);
-    return a + log1p_of(detail::off_max_sum(z, n, a, static_cast<T*>(nullptr)));
-  }
   const RowSums<T> r = row_sums(z, n);
   return r.max + log1p_of(r.s);
 }
 
 // out[j] = (zⱼ − a) − log1p(s).
 template <class T> void log_softmax(const T* z, std::int64_t n, T* out) {
-  if constexpr (kVectorized<T>) {
-    const T a = detail::row_max(z, n);
-    const T l = log1p_of(detail::off_max_sum(z, n, a, static_cast<T*>(nullptr)));
-    for (std::int64_t j = 0; j < n; ++j) out[j] = T(z[j] - a) - l;
-    return;
-  }
   const RowSums<T> r = row_sums(z, n);
   const T l = log1p_of(r.s);
   for (std::int64_t j = 0; j < n; ++j) out[j] = T(z[j] - r.max) - l;
@@ -195,17 +181,9 @@ template <class T> void log_softmax(const T* z, std::int64_t n, T* out) {
 
 // out[j] = eⱼ / (1 + s).
 template <class T> void softmax(const T* z, std::int64_t n, T* out) {
-  if constexpr (kVectorized<T>) {
-    const T a = detail::row_max(z, n);
-    const T denominator = T(1) + detail::off_max_sum(z, n, a, out);
-    for (std::int64_t j = 0; j < n; ++j) out[j] = out[j] / denominator;  // eₖ = 1 gives 1/(1 + s)
-    return;
-  }
-  using std::exp;
-  using boost::multiprecision::exp;
-  const RowSums<T> r = row_sums(z, n);
+  const RowSums<T> r = row_sums(z, n, out);
   const T denominator = T(1) + r.s;
-  for (std::int64_t j = 0; j < n; ++j) out[j] = j == r.arg_max ? T(1) / denominator : T(exp(T(z[j] - r.max)) / denominator);
+  for (std::int64_t j = 0; j < n; ++j) out[j] = out[j] / denominator;  // eₖ = 1 gives 1/(1 + s)
 }
 
 // The loss −log p_y of one row with target class y, and (when grad is not
@@ -225,7 +203,7 @@ template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_
     const T ones = sums.at_max();     // #{j : zⱼ = a} ≥ 1
     const T s = others + T(ones - T(1));
     const bool y_at_max = z[y] == a;
-    const bool y_is_k = y_at_max && !detail::any_equal(z, y, a);  // y is the first max
+    const bool y_is_k = y_at_max && detail::first_at(z, n, a) == y;  // y is the first max
     T s_y = T(0);                                                  // Σ_{j∉{k,y}} eⱼ
     if (!y_is_k) s_y = y_at_max ? T(others + T(ones - T(2))) : T(T(others - vexp::exp(T(z[y] - a))) + T(ones - T(1)));
     const T loss = T(a - z[y]) + log1p_of(s);
@@ -262,17 +240,7 @@ template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_
 // component at k is written as Σ_{j≠k} yⱼ − Σy·s/(1 + s), so a one-hot target
 // at the max gets −s/(1 + s), as cross_entropy_class does.
 template <class T> T cross_entropy(const T* z, const T* y, std::int64_t n, T* grad, const T& scale) {
-  using std::exp;
-  using boost::multiprecision::exp;
-  RowSums<T> r;
-  if constexpr (kVectorized<T>) {
-    // The exps go to grad (when given) for the gradient pass below.
-    r.max = detail::row_max(z, n);
-    r.arg_max = detail::first_at(z, n, r.max);
-    r.s = detail::off_max_sum(z, n, r.max, grad);
-  } else {
-    r = row_sums(z, n);
-  }
+  const RowSums<T> r = row_sums(z, n, grad);  // the exps go to grad, for the gradient pass below
   const T l = log1p_of(r.s);
   T loss = T(0), mass = T(0), others = T(0);
   for (std::int64_t j = 0; j < n; ++j) {
@@ -282,15 +250,9 @@ template <class T> T cross_entropy(const T* z, const T* y, std::int64_t n, T* gr
   }
   if (grad) {
     const T denominator = T(1) + r.s;
-    for (std::int64_t j = 0; j < n; ++j) {
-      T e;
-      if constexpr (kVectorized<T>)
-        e = grad[j];
-      else
-        e = exp(T(z[j] - r.max));
+    for (std::int64_t j = 0; j < n; ++j)
       grad[j] = j == r.arg_max ? T(scale * T(others - T(mass * T(r.s / denominator))))
-                               : T(scale * T(T(T(e / denominator) * mass) - y[j]));
-    }
+                               : T(scale * T(T(T(grad[j] / denominator) * mass) - y[j]));
   }
   return loss;
 }

@@ -44,10 +44,7 @@ bool is_row_sum(const Graph& g, NodeId s, NodeId x) {
   const Shape& from = g.shape(x);
   const Shape& to = g.shape(s);
   if (from.rank == 1 && to.is_scalar()) return true;
-  Shape row = from;
-  if (row.rank == 0) return false;
-  row.dims[row.rank - 1] = 1;
-  return to == row;
+  return from.rank > 0 && to == from.row_reduced();
 }
 
 // x0 when x = x0 − c with c one value per row (the max-shift), else x:
@@ -56,9 +53,7 @@ NodeId without_row_shift(const Graph& g, NodeId x, std::vector<NodeId>& nodes) {
   if (!is(g, x, ops().sub)) return x;
   const NodeId x0 = arg(g, x, 0), c = arg(g, x, 1);
   const Shape &sx = g.shape(x), &sc = g.shape(c);
-  if (!(g.shape(x0) == sx) || sc.cols() != 1 || sc.rank > sx.rank ||
-      (sc.rank == 2 && sc.rows() != sx.rows() && sc.rows() != 1))
-    return x;
+  if (!(g.shape(x0) == sx) || sc.cols() != 1 || !broadcasts_to(sc, sx)) return x;
   nodes.insert(nodes.end(), {x, c});
   return x0;
 }
@@ -237,7 +232,6 @@ bool FusionResult::all_proven() const {
 }
 
 FusionResult fuse(Graph& g, std::span<const NodeId> roots, const FusionOptions& options) {
-  register_builtin_ops();
   RewriteResult rewritten = rewrite(g, roots, fusion_rules());
   FusionResult out;
   out.roots = std::move(rewritten.roots);

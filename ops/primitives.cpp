@@ -26,6 +26,14 @@ const OpIds& ids();
 
 }  // namespace
 
+IndexExpr index_sum_over_classes(const IndexExpr& body, const std::string& free_index, bool indexed) {
+  if (!indexed) return body;
+  std::set<std::string> taken = index::all_indices(body);
+  taken.insert(free_index);
+  const std::string j = index::fresh_index(taken);
+  return index::sum_over(j, index::substitute_index(body, free_index, j));
+}
+
 Expr make_node(OpId op, std::initializer_list<Expr> args, Attr attr) {
   Graph& g = args.begin()->graph();
   std::array<NodeId, kMaxInputs> in{};
@@ -198,13 +206,9 @@ struct SumTo {
       out[k] = sym::Value(sym::current_context().from_terms(std::move(gathered[k])));
   }
   static Contribs vjp(const VjpContext& c) { return {broadcast_to(c.grad(), c.input(0).shape())}; }
-  // Over the classes: Σⱼ x(j), the free index renamed to a fresh bound one.
+  // Over the classes: Σⱼ x(j).
   static IndexExpr index_form(const IndexArgs& a) {
-    if (!a.input_indexed[0] || a.result_indexed) return a.inputs[0];
-    std::set<std::string> taken = index::all_indices(a.inputs[0]);
-    taken.insert(a.free_index);
-    const std::string j = index::fresh_index(taken);
-    return index::sum_over(j, index::substitute_index(a.inputs[0], a.free_index, j));
+    return index_sum_over_classes(a.inputs[0], a.free_index, a.input_indexed[0] && !a.result_indexed);
   }
 };
 struct MaxTo {

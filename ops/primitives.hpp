@@ -17,6 +17,7 @@
 
 #include "engine/expr.hpp"
 #include "engine/grad.hpp"
+#include "engine/op.hpp"
 
 namespace ddx {
 
@@ -55,6 +56,11 @@ Expr stop_gradient(Expr x);
 // The node op(args) with attributes attr, in the graph of the arguments
 // (which must all belong to one graph), for the ops of ops/.
 Expr make_node(OpId op, std::initializer_list<Expr> args, Attr attr = {});
+
+// Σⱼ body over the classes in index notation (engine/index/): the free index
+// renamed to a fresh bound one; the body itself when it is not indexed. The
+// sum op's index form, for the ops that sum over the classes.
+index::Expr index_sum_over_classes(const index::Expr& body, const std::string& free_index, bool indexed);
 
 // The ops reverse mode needs for accumulation and un-broadcasting.
 const AdjointAlgebra& adjoint_algebra();

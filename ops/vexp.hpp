@@ -18,7 +18,6 @@
 
 #include <bit>
 #include <cstdint>
-#include <limits>
 
 namespace ddx::vexp {
 
@@ -93,11 +92,6 @@ inline float exp(float x) {
   const float scale_high = std::bit_cast<float>((n_high + 127) << 23);
   const float y = (u * scale_high) * scale_low;
   return x != x ? x : y;
-}
-
-// y[j] = exp(x[j]) for j < n (y may equal x).
-template <class T> void exp_array(const T* x, T* y, std::int64_t n) {
-  for (std::int64_t j = 0; j < n; ++j) y[j] = exp(x[j]);
 }
 
 }  // namespace ddx::vexp

@@ -57,6 +57,17 @@ inline std::string run_chromium(const std::string& arguments, const std::filesys
   return out;
 }
 
+// Saves a 1280×1000 screenshot of `page` in `dir` and checks it is not blank:
+// a blank page compresses to a few kilobytes, a page of text, tables and a
+// figure to several tens of kilobytes.
+inline void expect_screenshot_not_blank(const std::filesystem::path& page, const std::filesystem::path& dir) {
+  const auto png = dir / "screenshot.png";
+  run_chromium("--hide-scrollbars --window-size=1280,1000 --screenshot=" + png.string() + " file://" + page.string(),
+               dir / "profile");
+  ASSERT_TRUE(std::filesystem::exists(png));
+  EXPECT_GT(std::filesystem::file_size(png), 30000u);
+}
+
 // The setup script installs chromium; without it the browser tests cannot run.
 #define DDX_REQUIRE_CHROMIUM()                                                                 \
   do {                                                                                         \

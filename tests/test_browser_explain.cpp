@@ -70,13 +70,7 @@ TEST(BrowserExplain, FirstStepHighlightsTheLossAndTheScreenshotIsNotBlank) {
   EXPECT_TRUE(std::regex_search(dom, std::regex("<tr data-node=\"8\"[^>]*class=\"[^\"]*current")));
   EXPECT_NE(dom.find("Step 1 of 8"), std::string::npos);
 
-  const auto png = dir / "explain.png";
-  run_chromium("--hide-scrollbars --window-size=1280,1000 --screenshot=" + png.string() + " file://" + page.string(),
-               dir / "profile");
-  // A blank 1280×1000 page compresses to a few kilobytes; this one holds a
-  // table, a figure and text, which take several tens of kilobytes.
-  ASSERT_TRUE(std::filesystem::exists(png));
-  EXPECT_GT(std::filesystem::file_size(png), 30000u);
+  expect_screenshot_not_blank(page, dir);
   std::filesystem::remove_all(dir);
 }
 

@@ -35,11 +35,17 @@ std::size_t formula_blocks(const nlohmann::json& j) {
   return n;
 }
 
+// `ddx derive NAME --format html` written into dir.
+std::filesystem::path write_report(const std::string& name, const std::filesystem::path& dir) {
+  const auto page = dir / (name + ".html");
+  EXPECT_EQ(run_ddx("derive " + name + " --format html -o " + page.string()).status, 0);
+  return page;
+}
+
 TEST(BrowserReport, TheDomHoldsTheMathAndTheFigureAndLoadsNothingElse) {
   DDX_REQUIRE_CHROMIUM();
   const auto dir = scratch_directory("ddx-browser-report");
-  const auto page = dir / "softmax-ce.html";
-  ASSERT_EQ(run_ddx("derive softmax-ce --format html -o " + page.string()).status, 0);
+  const auto page = write_report("softmax-ce", dir);
   const std::string html = read_file(page);
 
   const std::string dom = run_chromium("--dump-dom file://" + page.string(), dir / "profile");
@@ -63,8 +69,7 @@ TEST(BrowserReport, TheDomHoldsTheMathAndTheFigureAndLoadsNothingElse) {
 TEST(BrowserReport, EveryFormulaOfTheReportIsOnThePage) {
   DDX_REQUIRE_CHROMIUM();
   const auto dir = scratch_directory("ddx-browser-report");
-  const auto page = dir / "temperature.html";
-  ASSERT_EQ(run_ddx("derive temperature --format html -o " + page.string()).status, 0);
+  const auto page = write_report("temperature", dir);
   const auto json = nlohmann::json::parse(run_ddx("derive temperature --format json").output);
   const std::string dom = run_chromium("--dump-dom file://" + page.string(), dir / "profile");
   EXPECT_GT(formula_blocks(json), 10u);
@@ -76,15 +81,7 @@ TEST(BrowserReport, EveryFormulaOfTheReportIsOnThePage) {
 TEST(BrowserReport, TheScreenshotIsNotBlank) {
   DDX_REQUIRE_CHROMIUM();
   const auto dir = scratch_directory("ddx-browser-report");
-  const auto page = dir / "softmax-ce.html";
-  ASSERT_EQ(run_ddx("derive softmax-ce --format html -o " + page.string()).status, 0);
-  const auto png = dir / "report.png";
-  run_chromium("--hide-scrollbars --window-size=1280,1000 --screenshot=" + png.string() + " file://" + page.string(),
-               dir / "profile");
-  // A blank 1280×1000 page compresses to a few kilobytes; a page of text and
-  // tables takes several tens of kilobytes.
-  ASSERT_TRUE(std::filesystem::exists(png));
-  EXPECT_GT(std::filesystem::file_size(png), 30000u);
+  expect_screenshot_not_blank(write_report("softmax-ce", dir), dir);
   std::filesystem::remove_all(dir);
 }
 

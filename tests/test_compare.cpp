@@ -113,7 +113,7 @@ TEST(CompareReference, AgreesWithTheComposedGraphAt100Digits) {
 TEST(CompareGrid, DdxFusedWithinTwoUlpsUpToUnderflow) {
   for (int classes : {3, 10}) {
     const Result r = default_run(classes);
-    EXPECT_TRUE(r.passed);
+    EXPECT_TRUE(r.passed());
     for (const Row& row : r.rows) {
       if (row.variant != Variant::DdxFused) continue;
       EXPECT_EQ(row.status, Status::Ok) << name_of(row.precision) << " " << r.options.margin_text[row.margin_index];

@@ -3,10 +3,12 @@
 // --no-timing.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
+#include "derivations/compare.hpp"
 #include "run_ddx.hpp"
 
 namespace ddx {
@@ -24,7 +26,7 @@ nlohmann::json json_of(const std::string& arguments, int* status) {
 TEST(CompareCli, RowsContract) {
   int status = -1;
   const nlohmann::json j = json_of("compare --format json --no-timing", &status);
-  EXPECT_EQ(status, 0);  // ddx-fused within 2 ulps everywhere
+  EXPECT_EQ(status, 0);  // ddx-fused within kDdxFusedUlps everywhere
   const auto& rows = j.at("rows");
   ASSERT_TRUE(rows.is_array());
   // Default grid: 3 precisions × 9 margins × 4 variants × 3 quantities.
@@ -115,7 +117,7 @@ TEST(CompareCli, BadInputExitsTwoNamingTheOption) {
 TEST(CompareCli, HelpStatesTheExitStatus) {
   const testing::CommandResult run = run_ddx("compare --help");
   EXPECT_EQ(run.status, 0);
-  EXPECT_NE(run.output.find("within 2 ulps"), std::string::npos);
+  EXPECT_NE(run.output.find(fmt::format("within {} ulps", compare::kDdxFusedUlps)), std::string::npos);
   EXPECT_NE(run.output.find("--no-timing"), std::string::npos);
 }
 

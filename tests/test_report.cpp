@@ -176,7 +176,7 @@ TEST(Report, UnknownFormatNamesTheKnownOnes) {
     FAIL() << "no exception";
   } catch (const InputError& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("\"pdf\""), std::string::npos) << m;
+    EXPECT_NE(m.find("--format: 'pdf'"), std::string::npos) << m;
     EXPECT_NE(m.find("text, md, tex, html, json"), std::string::npos) << m;
   }
   EXPECT_THROW(render(sample_report(), ""), std::invalid_argument);

@@ -1,6 +1,7 @@
 // The vectorized exp (ops/vexp.hpp) against a wider reference, and the float
 // and double row kernels of ops/fused_math.hpp that run on it against the
-// 100-digit truth.
+// same kernels' generic path at 100 digits (tests/test_fused.cpp checks the
+// kernels against the definitions).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -36,16 +37,14 @@ template <class T> double ulps(T result, long double truth) {
 }
 
 TEST(VectorExp, SpecialValues) {
-  for (auto exp : {+[](double x) { return vexp::exp(x); }}) {
-    EXPECT_EQ(exp(0.0), 1.0);
-    EXPECT_EQ(exp(-INFINITY), 0.0);
-    EXPECT_EQ(exp(INFINITY), INFINITY);
-    EXPECT_TRUE(std::isnan(exp(NAN)));
-    EXPECT_EQ(exp(-1000.0), 0.0);
-    EXPECT_EQ(exp(710.0), INFINITY);
-    EXPECT_EQ(exp(-745.0), std::numeric_limits<double>::denorm_min());  // exp(−745) ≈ 4.94e−324
-    EXPECT_GT(exp(-700.0), 0.0);
-  }
+  EXPECT_EQ(vexp::exp(0.0), 1.0);
+  EXPECT_EQ(vexp::exp(-INFINITY), 0.0);
+  EXPECT_EQ(vexp::exp(INFINITY), INFINITY);
+  EXPECT_TRUE(std::isnan(vexp::exp(NAN)));
+  EXPECT_EQ(vexp::exp(-1000.0), 0.0);
+  EXPECT_EQ(vexp::exp(710.0), INFINITY);
+  EXPECT_EQ(vexp::exp(-745.0), std::numeric_limits<double>::denorm_min());  // exp(−745) ≈ 4.94e−324
+  EXPECT_GT(vexp::exp(-700.0), 0.0);
   EXPECT_EQ(vexp::exp(0.0f), 1.0f);
   EXPECT_EQ(vexp::exp(-INFINITY * 1.0f), 0.0f);
   EXPECT_EQ(vexp::exp(INFINITY * 1.0f), INFINITY);
@@ -97,15 +96,9 @@ TEST(VectorExp, DoubleWithinOneUlp) {
   EXPECT_LE(worst, 1.0) << "at x = " << worst_at;
 }
 
-TEST(VectorExp, ArraysMatchTheScalarFunction) {
-  std::vector<double> x(1037), y(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = -740.0 + 1.4 * static_cast<double>(i);
-  vexp::exp_array(x.data(), y.data(), static_cast<std::int64_t>(x.size()));
-  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], vexp::exp(x[i])) << i;
-}
-
 // The fused row kernels at float and double on logits [a, 0, 0], target 0:
-// loss and every gradient component within 2 ulps of the 100-digit value.
+// loss and every gradient component within 2 ulps (the kernels' target) of
+// their generic path at 100 digits.
 template <class T> void expect_fused_accurate(double a) {
   const T z[3] = {T(a), T(0), T(0)};
   T grad[3];
@@ -127,7 +120,12 @@ TEST(FusedVectorized, MarginGridWithinTwoUlps) {
 
 // The vectorized path and the generic one (at 100 digits, rounded) agree on
 // random rows with ties at the max, targets at, before and after the max,
-// every row length across the lane boundaries, and every kernel.
+// every row length across the lane boundaries, and every kernel. Tolerances:
+// 4 ulps, twice the kernels' 2-ulp target, because the sums here run over up
+// to 40 terms added in lanes (another order than the generic loop) with
+// scales of 0.25 and logits up to 100 apart; log-softmax and the dense
+// gradient are differences (zⱼ − a − l, p·Σy − y), so they are held to a few
+// ε relative to their operands, not to their own size.
 template <class T> void expect_paths_agree() {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> logit(-30.0, 30.0);
