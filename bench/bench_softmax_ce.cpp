@@ -4,7 +4,7 @@
 //             primitives and its reverse-mode gradient, built once and
 //             evaluated (forward + reverse) by the engine keeping only the
 //             roots, in the same buffers every iteration;
-//   Fused     fused::cross_entropy_class over the rows, with the gradient;
+//   Fused     fused::cross_entropy_class over the batch, with the gradient;
 //   Bound     one pass reading z and the labels and writing g with the
 //             vectorized exp: what any gradient kernel must at least do.
 // Arguments: rows B, classes n. Items processed = B·n, so the reported rate
@@ -46,11 +46,8 @@ template <class T> void BM_Fused(benchmark::State& state) {
   Batch<T> batch(state.range(0), state.range(1));
   const T scale = T(1) / static_cast<T>(batch.rows);
   for (auto _ : state) {
-    T loss = T(0);
-    for (std::int64_t r = 0; r < batch.rows; ++r)
-      loss += ddx::fused::cross_entropy_class(batch.z.data() + r * batch.classes, batch.classes, batch.labels[r],
-                                              batch.grad.data() + r * batch.classes, scale);
-    loss *= scale;
+    const T loss = scale * ddx::fused::cross_entropy_class(batch.z.data(), batch.rows, batch.classes,
+                                                           batch.labels.data(), batch.grad.data(), scale);
     benchmark::DoNotOptimize(loss);
     benchmark::DoNotOptimize(batch.grad.data());
     benchmark::ClobberMemory();

@@ -96,7 +96,7 @@ struct Rows {
 struct Softmax {
   template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
     const Rows r(in[0].shape);
-    for (std::int64_t b = 0; b < r.count; ++b) fused::softmax(in[0].data + b * r.length, r.length, out + b * r.length);
+    fused::softmax(in[0].data, r.count, r.length, out);
   }
   static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
     const Rows r(in[0].shape);
@@ -113,8 +113,7 @@ struct Softmax {
 struct LogSoftmax {
   template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
     const Rows r(in[0].shape);
-    for (std::int64_t b = 0; b < r.count; ++b)
-      fused::log_softmax(in[0].data + b * r.length, r.length, out + b * r.length);
+    fused::log_softmax(in[0].data, r.count, r.length, out);
   }
   static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
     const Rows r(in[0].shape);
@@ -131,7 +130,7 @@ struct LogSoftmax {
 struct LogSumExp {
   template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
     const Rows r(in[0].shape);
-    for (std::int64_t b = 0; b < r.count; ++b) out[b] = fused::log_sum_exp(in[0].data + b * r.length, r.length);
+    fused::log_sum_exp(in[0].data, r.count, r.length, out);
   }
   static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
     const Rows r(in[0].shape);
@@ -152,10 +151,7 @@ struct CrossEntropy {
   // The mean over the rows of each row's loss: a sum of B terms divided once.
   template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
     const Rows r(in[0].shape);
-    T total = T(0);
-    for (std::int64_t b = 0; b < r.count; ++b)
-      total += fused::cross_entropy(in[0].data + b * r.length, in[1].data + b * r.length, r.length,
-                                    static_cast<T*>(nullptr), T(1));
+    const T total = fused::cross_entropy(in[0].data, in[1].data, r.count, r.length, static_cast<T*>(nullptr), T(1));
     out[0] = r.count == 1 ? total : T(total / T(r.count));
   }
   // −Σ y·log softmax(z), divided by B, as the composed cross_entropy writes it.
@@ -186,8 +182,7 @@ struct CrossEntropyGrad {
   // only for a batch).
   template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
     const Rows r(in[0].shape);
-    for (std::int64_t b = 0; b < r.count; ++b)
-      fused::cross_entropy(in[0].data + b * r.length, in[1].data + b * r.length, r.length, out + b * r.length, T(1));
+    fused::cross_entropy(in[0].data, in[1].data, r.count, r.length, out, T(1));
     if (r.count > 1)
       for (std::int64_t k = 0; k < r.count * r.length; ++k) out[k] = T(out[k] / T(r.count));
   }

@@ -9,7 +9,8 @@
 //   log_softmax(z)ⱼ = (zⱼ − a) − log1p(s)
 //   softmax(z)ⱼ     = eⱼ / (1 + s)
 //   L(z, class y)   = (a − z_y) + log1p(s)       two non-negative terms
-//   ∂L/∂z_y         = p_y − 1 = −(1 + s_y)/(1 + s)   s_y = Σ_{j∉{k,y}} eⱼ (y ≠ k)
+//   ∂L/∂z_y         = p_y − 1 = −(1 + s_y)/(1 + s)   s_y = Σ_{j∉{k,y}} eⱼ (y ≠
+//   k)
 //                   = −s/(1 + s)                     (y = k)
 //
 // so no result is a difference of two nearly equal numbers: the loss keeps its
@@ -33,6 +34,7 @@
 #include <type_traits>
 
 #include "ops/vexp.hpp"
+#include "ops/vlog.hpp"
 
 namespace ddx::fused {
 
@@ -60,70 +62,88 @@ template <class T> T row_max(const T* z, std::int64_t n) {
     }
     for (int l = 0; l < L; ++l) m = lane[l] > m ? lane[l] : m;
   }
-  for (; j < n; ++j) m = z[j] > m ? z[j] : m;
-  return m;
-}
-
-// The first index where z equals a (a = max z).
-template <class T> std::int64_t first_at(const T* z, std::int64_t n, const T& a) {
-  for (std::int64_t j = 0; j < n; ++j)
-    if (z[j] == a) return j;
-  return 0;
+  T m2 = m;  // the rest in two chains, so short rows wait half as long
+  for (; j + 1 < n; j += 2) {
+    m = z[j] > m ? z[j] : m;
+    m2 = z[j + 1] > m2 ? z[j + 1] : m2;
+  }
+  if (j < n) m = z[j] > m ? z[j] : m;
+  return m2 > m ? m2 : m;
 }
 
 // Off-max sums of one row: Σ exp(zⱼ − a) over the j with zⱼ ≠ a, and the
-// count of the j with zⱼ = a (whose exp is exactly 1). With Store,
-// out[j] = exp(zⱼ − a) for every j.
-template <class T> struct ExpSums {
-  T off_max_lanes[kLanes<T>] = {};
-  T at_max_lanes[kLanes<T>] = {};
+// count of the j with zⱼ = a (whose exp is exactly 1), one accumulator per
+// lane. Mode Compute computes the exps, Store also writes them to e, Given
+// reads them from e.
+enum class Exps { Compute, Store, Given };
 
-  template <bool Store> void add(const T* __restrict z, const T a, T* __restrict out, std::int64_t n) {
-    constexpr int L = kLanes<T>;
-    // Local lanes, so the stores to out cannot alias them.
-    T off[L], at[L];
-    for (int l = 0; l < L; ++l) off[l] = off_max_lanes[l], at[l] = at_max_lanes[l];
-    std::int64_t j = 0;
-    for (; j + L <= n; j += L)
-      for (int l = 0; l < L; ++l) {
-        const T x = z[j + l];
-        const T e = vexp::exp(T(x - a));
-        if constexpr (Store) out[j + l] = e;
-        off[l] += x == a ? T(0) : e;
-        at[l] += x == a ? T(1) : T(0);
-      }
-    for (int l = 0; j < n; ++j, ++l) {
-      const T x = z[j];
-      const T e = vexp::exp(T(x - a));
-      if constexpr (Store) out[j] = e;
-      off[l] += x == a ? T(0) : e;
-      at[l] += x == a ? T(1) : T(0);
-    }
-    for (int l = 0; l < L; ++l) off_max_lanes[l] = off[l], at_max_lanes[l] = at[l];
-  }
-  T off_max() const {
-    T s = T(0);
-    for (int l = 0; l < kLanes<T>; ++l) s += off_max_lanes[l];
-    return s;
-  }
-  T at_max() const {
-    T c = T(0);
-    for (int l = 0; l < kLanes<T>; ++l) c += at_max_lanes[l];
-    return c;
-  }
+template <class T> struct ExpSums {
+  T off_max = T(0);  // Σ_{zⱼ≠a} eⱼ
+  T at_max = T(0);   // #{j : zⱼ = a}
+
+  // s = Σ_{j≠k} eⱼ: the maxima after the first are exact ones.
+  T s() const { return off_max + T(at_max - T(1)); }
 };
 
-// s = Σ_{j≠k} exp(zⱼ − a), exps stored to out when it is not null.
-template <class T> T off_max_sum(const T* z, std::int64_t n, const T& a, T* out) {
-  ExpSums<T> sums;
-  if (out)
-    sums.template add<true>(z, a, out, n);
-  else
-    sums.template add<false>(z, a, nullptr, n);
-  return sums.off_max() + T(sums.at_max() - T(1));
+// One exp of a row in the given mode.
+template <Exps Mode, class T>
+[[gnu::always_inline]] inline T exp_at(const T* __restrict z, const T a, T* __restrict e, std::int64_t j) {
+  if constexpr (Mode == Exps::Given) return e[j];
+  const T x = vexp::exp(T(z[j] - a));
+  if constexpr (Mode == Exps::Store) e[j] = x;
+  return x;
 }
 
+// ahead (when not null, n values) is fetched into the cache meanwhile: the
+// next row, whose max pass then does not wait for memory.
+template <Exps Mode, class T>
+ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int64_t n, const T* ahead = nullptr) {
+  constexpr int L = kLanes<T>;
+  ExpSums<T> sums;
+  if (n < L) {  // each lane would hold one term: the same sum, in the same order
+    for (std::int64_t j = 0; j < n; ++j) {
+      const T x = exp_at<Mode>(z, a, e, j);
+      sums.off_max += z[j] == a ? T(0) : x;
+      sums.at_max += z[j] == a ? T(1) : T(0);
+    }
+    return sums;
+  }
+  T off[L], at[L];  // (zeroed by a loop: GCC 12 does not vectorize the lanes after "= {}")
+  for (int l = 0; l < L; ++l) off[l] = T(0), at[l] = T(0);
+  if (!ahead) ahead = z;  // (fetching z itself costs nothing: it is being read)
+  std::int64_t j = 0;
+  for (; j + L <= n; j += L) {
+    __builtin_prefetch(ahead + j, 0, 2);  // a cache line (L values) into L2
+    for (int l = 0; l < L; ++l) {
+      const T x = exp_at<Mode>(z, a, e, j + l);
+      off[l] += z[j + l] == a ? T(0) : x;
+      at[l] += z[j + l] == a ? T(1) : T(0);
+    }
+  }
+  for (int l = 0; j < n; ++j, ++l) {
+    const T x = exp_at<Mode>(z, a, e, j);
+    off[l] += z[j] == a ? T(0) : x;
+    at[l] += z[j] == a ? T(1) : T(0);
+  }
+  for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
+  return sums;
+}
+
+// Logits per block of short rows: their exps are computed in one flat loop.
+inline constexpr std::int64_t kBlock = 1024;
+
 }  // namespace detail
+
+// log1p at every scalar type: float and double on the vectorizable one.
+template <class T> T log1p_of(const T& s) {
+  if constexpr (kVectorized<T>) {
+    return vexp::log1p(s);
+  } else {
+    using boost::multiprecision::log1p;
+    using std::log1p;
+    return log1p(s);
+  }
+}
 
 // a = max z and the first index k where it is attained.
 template <class T> std::int64_t arg_max(const T* z, std::int64_t n) {
@@ -133,128 +153,198 @@ template <class T> std::int64_t arg_max(const T* z, std::int64_t n) {
   return k;
 }
 
-// What one row's forward pass leaves for the others: the max, where it is,
-// and s = Σ_{j≠k} exp(zⱼ − a).
+// The first index where z equals a (k, when a = max z).
+template <class T> std::int64_t first_at(const T* z, std::int64_t n, const T& a) {
+  for (std::int64_t j = 0; j < n; ++j)
+    if (z[j] == a) return j;
+  return 0;
+}
+
+// What one row's forward pass leaves for the rest: the max a,
+// s = Σ_{j≠k} exp(zⱼ − a) and log1p(s).
 template <class T> struct RowSums {
   T max;
-  std::int64_t arg_max = 0;
   T s;
+  T log1p_s;
 };
 
-// With exps not null, exps[j] = exp(zⱼ − a) for every j (1 at the max).
-template <class T> RowSums<T> row_sums(const T* z, std::int64_t n, T* exps = nullptr) {
+// e / d from rcp = 1/d (rounded to nearest). With a fused multiply–add the
+// quotient q = e·rcp is within an ulp, the residual e − q·d is exact, and one
+// correction step q + residual·rcp rounds to the correctly rounded e / d (for
+// results in the normal range): three multiply–adds instead of a division,
+// and the same value.
+template <class T> T divide(const T& e, const T& d, const T& rcp) {
+#if defined(__FMA__)
   if constexpr (kVectorized<T>) {
-    const T a = detail::row_max(z, n);
-    return {a, detail::first_at(z, n, a), detail::off_max_sum(z, n, a, exps)};
+    const T q = e * rcp;
+    return vexp::detail::mul_add(vexp::detail::mul_add(-q, d, e), rcp, q);
   }
-  using std::exp;
-  using boost::multiprecision::exp;
-  const std::int64_t k = arg_max(z, n);
-  const T a = z[k];
-  T s = T(0);
-  for (std::int64_t j = 0; j < n; ++j) {
-    const T e = j == k ? T(1) : T(exp(T(z[j] - a)));
-    if (exps) exps[j] = e;
-    if (j != k) s += e;
-  }
-  return {a, k, s};
+#endif
+  (void)rcp;
+  return e / d;
 }
 
-template <class T> T log1p_of(const T& s) {
-  using std::log1p;
-  using boost::multiprecision::log1p;
-  return log1p(s);
-}
-
-// log Σ exp(zⱼ) = a + log1p(s).
-template <class T> T log_sum_exp(const T* z, std::int64_t n) {
-  const RowSums<T> r = row_sums(z, n);
-  return r.max + log1p_of(r.s);
-}
-
-// out[j] = (zⱼ − a) − log1p(s).
-template <class T> void log_softmax(const T* z, std::int64_t n, T* out) {
-  const RowSums<T> r = row_sums(z, n);
-  const T l = log1p_of(r.s);
-  for (std::int64_t j = 0; j < n; ++j) out[j] = T(z[j] - r.max) - l;
-}
-
-// out[j] = eⱼ / (1 + s).
-template <class T> void softmax(const T* z, std::int64_t n, T* out) {
-  const RowSums<T> r = row_sums(z, n, out);
-  const T denominator = T(1) + r.s;
-  for (std::int64_t j = 0; j < n; ++j) out[j] = out[j] / denominator;  // eₖ = 1 gives 1/(1 + s)
-}
-
-// The loss −log p_y of one row with target class y, and (when grad is not
-// null) scale·(p − onehot(y)) written to grad.
-template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_t y, T* grad, const T& scale) {
+// The forward pass of every row of z ([rows, n], row-major), then
+// finish(r, sums, e) for each row r, e (T*) the row's exps exp(zⱼ − a) (eₖ =
+// 1), or nullptr when they were not kept. The exps are written to exps when it
+// is not null ([rows, n]); without it short rows keep them in a scratch block
+// and long rows do not keep them.
+//
+// Float and double: rows of up to kBlock/2 logits go kBlock/n at a time: the
+// maxima; the shifted logits and their exps in one flat vectorized loop over
+// the block; the sums; the log1p of each. Longer rows go one at a time, their
+// exps computed while summing and the next row fetched meanwhile.
+template <class T, class Finish>
+void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& finish) {
   if constexpr (kVectorized<T>) {
-    // The exps go to grad (when given). s_y = s − e_y loses nothing that
-    // matters: e_y ≤ 1 and the result is added to 1, so its absolute error
-    // (a few ulps of max(s, 1)) stays within a few ulps of 1 + s_y.
-    const T a = detail::row_max(z, n);
-    detail::ExpSums<T> sums;
-    if (grad)
-      sums.template add<true>(z, a, grad, n);
-    else
-      sums.template add<false>(z, a, nullptr, n);
-    const T others = sums.off_max();  // Σ_{zⱼ≠a} eⱼ
-    const T ones = sums.at_max();     // #{j : zⱼ = a} ≥ 1
-    const T s = others + T(ones - T(1));
-    const bool y_at_max = z[y] == a;
-    const bool y_is_k = y_at_max && detail::first_at(z, n, a) == y;  // y is the first max
-    T s_y = T(0);                                                  // Σ_{j∉{k,y}} eⱼ
-    if (!y_is_k) s_y = y_at_max ? T(others + T(ones - T(2))) : T(T(others - vexp::exp(T(z[y] - a))) + T(ones - T(1)));
-    const T loss = T(a - z[y]) + log1p_of(s);
-    if (grad) {
-      const T denominator = T(1) + s;
-      for (std::int64_t j = 0; j < n; ++j) grad[j] = scale * T(grad[j] / denominator);
-      grad[y] = y_is_k ? T(-scale * T(s / denominator)) : T(-scale * T(T(T(1) + s_y) / denominator));
-    }
-    return loss;
-  }
-  using std::exp;
-  using boost::multiprecision::exp;
-  const RowSums<T> r = row_sums(z, n);
-  const T loss = T(r.max - z[y]) + log1p_of(r.s);
-  if (grad) {
-    const T denominator = T(1) + r.s;
-    T s_y = T(0);  // Σ_{j∉{k,y}} eⱼ, summed as s was
-    for (std::int64_t j = 0; j < n; ++j) {
-      if (j == r.arg_max) {
-        grad[j] = scale / denominator;
-        continue;
+    if (n <= detail::kBlock / 2) {
+      T scratch[detail::kBlock];
+      T max[detail::kBlock], s[detail::kBlock], log1p_s[detail::kBlock];  // per row: up to kBlock rows
+      const std::int64_t per_block = detail::kBlock / n;
+      for (std::int64_t r0 = 0; r0 < rows; r0 += per_block) {
+        const std::int64_t m = rows - r0 < per_block ? rows - r0 : per_block;
+        const T* zb = z + r0 * n;
+        T* e = exps ? exps + r0 * n : scratch;
+        for (std::int64_t i = 0; i < m; ++i) {
+          max[i] = detail::row_max(zb + i * n, n);
+          for (std::int64_t j = 0; j < n; ++j) e[i * n + j] = T(zb[i * n + j] - max[i]);
+        }
+        for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp(e[t]);
+        for (std::int64_t i = 0; i < m; ++i)
+          s[i] = detail::exp_sums<detail::Exps::Given>(zb + i * n, max[i], e + i * n, n).s();
+        for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = log1p_of(s[i]);
+        for (std::int64_t i = 0; i < m; ++i) finish(r0 + i, RowSums<T>{max[i], s[i], log1p_s[i]}, e + i * n);
       }
-      const T e = exp(T(z[j] - r.max));
-      grad[j] = scale * T(e / denominator);
-      if (j != y) s_y += e;
+      return;
     }
-    grad[y] = y == r.arg_max ? T(-scale * T(r.s / denominator)) : T(-scale * T(T(T(1) + s_y) / denominator));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* zr = z + r * n;
+      T* e = exps ? exps + r * n : nullptr;
+      RowSums<T> sums;
+      sums.max = detail::row_max(zr, n);
+      const T* next = r + 1 < rows ? zr + n : nullptr;
+      sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next).s()
+                 : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next).s();
+      sums.log1p_s = log1p_of(sums.s);
+      finish(r, sums, e);
+    }
+  } else {
+    using boost::multiprecision::exp;
+    using std::exp;
+    std::vector<T> scratch(exps ? 0 : static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* zr = z + r * n;
+      T* e = exps ? exps + r * n : scratch.data();
+      RowSums<T> sums;
+      const std::int64_t k = arg_max(zr, n);
+      sums.max = zr[k];
+      sums.s = T(0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        e[j] = j == k ? T(1) : T(exp(T(zr[j] - sums.max)));
+        if (j != k) sums.s += e[j];
+      }
+      sums.log1p_s = log1p_of(sums.s);
+      finish(r, sums, e);
+    }
   }
-  return loss;
 }
 
-// The loss −Σⱼ yⱼ log pⱼ of one row with a target distribution y, and (when
-// grad is not null) scale·(p·Σy − y); with Σy = 1 that is scale·(p − y). The
-// component at k is written as Σ_{j≠k} yⱼ − Σy·s/(1 + s), so a one-hot target
-// at the max gets −s/(1 + s), as cross_entropy_class does.
-template <class T> T cross_entropy(const T* z, const T* y, std::int64_t n, T* grad, const T& scale) {
-  const RowSums<T> r = row_sums(z, n, grad);  // the exps go to grad, for the gradient pass below
-  const T l = log1p_of(r.s);
-  T loss = T(0), mass = T(0), others = T(0);
-  for (std::int64_t j = 0; j < n; ++j) {
-    loss += y[j] * T(T(r.max - z[j]) + l);
-    mass += y[j];
-    if (j != r.arg_max) others += y[j];
-  }
-  if (grad) {
-    const T denominator = T(1) + r.s;
-    for (std::int64_t j = 0; j < n; ++j)
-      grad[j] = j == r.arg_max ? T(scale * T(others - T(mass * T(r.s / denominator))))
-                               : T(scale * T(T(T(grad[j] / denominator) * mass) - y[j]));
-  }
-  return loss;
+// One row's sums; with exps not null, exps[j] = exp(zⱼ − a) for every j.
+template <class T> RowSums<T> row_sums(const T* z, std::int64_t n, T* exps = nullptr) {
+  RowSums<T> out;
+  over_rows(z, 1, n, exps, [&](std::int64_t, const RowSums<T>& sums, T*) { out = sums; });
+  return out;
 }
+
+// out[r] = log Σⱼ exp(z_rj) = a + log1p(s), for each of the rows.
+template <class T> void log_sum_exp(const T* z, std::int64_t rows, std::int64_t n, T* out) {
+  over_rows(z, rows, n, static_cast<T*>(nullptr),
+            [&](std::int64_t r, const RowSums<T>& q, T*) { out[r] = q.max + q.log1p_s; });
+}
+
+// out[j] = (zⱼ − a) − log1p(s), row by row.
+template <class T> void log_softmax(const T* z, std::int64_t rows, std::int64_t n, T* out) {
+  over_rows(z, rows, n, static_cast<T*>(nullptr), [&](std::int64_t r, const RowSums<T>& q, T*) {
+    for (std::int64_t j = 0; j < n; ++j) out[r * n + j] = T(z[r * n + j] - q.max) - q.log1p_s;
+  });
+}
+
+// out[j] = eⱼ / (1 + s), row by row (eₖ = 1 gives 1/(1 + s)).
+template <class T> void softmax(const T* z, std::int64_t rows, std::int64_t n, T* out) {
+  over_rows(z, rows, n, out, [&](std::int64_t, const RowSums<T>& q, T* p) {  // p: the row of out
+    const T d = T(1) + q.s, rcp = T(1) / d;
+    for (std::int64_t j = 0; j < n; ++j) p[j] = divide(p[j], d, rcp);
+  });
+}
+
+// The losses −log p_y of the rows, with target class labels[r] for row r,
+// summed; when grad is not null, scale·(p − onehot(y)) written to it.
+// The target's component: −s/(1 + s) when z_y is a max (then e_y = 1 and
+// 1 + s_y = s), else −(1 + s_y)/(1 + s) with s_y = s − e_y, which loses
+// nothing that matters: e_y ≤ 1 and s_y is added to 1, so its absolute error
+// (an ulp of max(s, 1)) stays within an ulp of 1 + s_y.
+template <class T> T cross_entropy_class(const T* z, std::int64_t rows, std::int64_t n, const std::int64_t *labels,
+                                         T* grad, const T& scale) {
+  T total = T(0);
+  over_rows(z, rows, n, grad, [&](std::int64_t r, const RowSums<T>& q, T* e) {
+    const T* zr = z + r * n;
+    const std::int64_t y = labels[r];
+    total += T(q.max - zr[y]) + q.log1p_s;
+    if (!grad) return;
+    T* g = grad + r * n;  // holds the exps
+    const T d = T(1) + q.s, rcp = T(1) / d;
+    const T target = zr[y] == q.max ? q.s : T(T(1) + T(q.s - e[y]));
+    for (std::int64_t j = 0; j < n; ++j) g[j] = scale * divide(g[j], d, rcp);
+    g[y] = -scale * divide(target, d, rcp);
+  });
+  return total;
+}
+
+// One row's loss with target class y (and its gradient, as above).
+template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_t y, T* grad, const T& scale) {
+  return cross_entropy_class(z, 1, n, &y, grad, scale);
+}
+
+// The losses −Σⱼ yⱼ log pⱼ of the rows with target distributions y ([rows,
+// n]), summed; when grad is not null, scale·(p·Σy − y) written to it (with
+// Σy = 1 that is scale·(p − y)). The component at k is written as
+// Σ_{j≠k} yⱼ − Σy·s/(1 + s), so a one-hot target at the max gets −s/(1 + s),
+// as cross_entropy_class does.
+template <class T> T cross_entropy(const T* z, const T* y, std::int64_t rows, std::int64_t n, T* grad, const T& scale) {
+  T total = T(0);
+  over_rows(z, rows, n, grad, [&](std::int64_t r, const RowSums<T>& q, T*) {
+    const T* zr = z + r * n;
+    const T* yr = y + r * n;
+    const std::int64_t k = first_at(zr, n, q.max);
+    T loss = T(0), mass = T(0), others = T(0);
+    for (std::int64_t j = 0; j < n; ++j) {
+      loss += yr[j] * T(T(q.max - zr[j]) + q.log1p_s);
+      mass += yr[j];
+      if (j != k) others += yr[j];
+    }
+    total += loss;
+    if (!grad) return;
+    T* g = grad + r * n;  // holds the exps
+    const T d = T(1) + q.s, rcp = T(1) / d;
+    for (std::int64_t j = 0; j < n; ++j)
+      g[j] = j == k ? T(scale * T(others - T(mass * divide(q.s, d, rcp))))
+                    : T(scale * T(T(divide(g[j], d, rcp) * mass) - yr[j]));
+  });
+  return total;
+}
+
+// One row's loss with target distribution y (and its gradient, as above).
+template <class T> T cross_entropy(const T* z, const T* y, std::int64_t n, T* grad, const T& scale) {
+  return cross_entropy(z, y, 1, n, grad, scale);
+}
+
+// One row: log Σ exp(zⱼ), log_softmax and softmax.
+template <class T> T log_sum_exp(const T* z, std::int64_t n) {
+  T out;
+  log_sum_exp(z, 1, n, &out);
+  return out;
+}
+template <class T> void log_softmax(const T* z, std::int64_t n, T* out) { log_softmax(z, 1, n, out); }
+template <class T> void softmax(const T* z, std::int64_t n, T* out) { softmax(z, 1, n, out); }
 
 }  // namespace ddx::fused

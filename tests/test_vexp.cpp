@@ -155,7 +155,7 @@ template <class T> void expect_paths_agree() {
                     8 * std::numeric_limits<T>::epsilon() * (1 + std::fabs(static_cast<double>(out_t[j]))));
       const fused::RowSums<T> r = fused::row_sums(z.data(), n);
       const fused::RowSums<Float100> r_t = fused::row_sums(zt.data(), n);
-      EXPECT_EQ(r.arg_max, r_t.arg_max);
+      EXPECT_EQ(fused::first_at(z.data(), n, r.max), fused::arg_max(z.data(), n));  // the vectorized max is the max
       EXPECT_LE(ulps(r.s, static_cast<long double>(r_t.s)), 4.0);
       // A target distribution: one-hot at y, then spread over two classes.
       std::vector<T> target(n, T(0));
@@ -173,6 +173,70 @@ template <class T> void expect_paths_agree() {
 
 TEST(FusedVectorized, AgreesWithTheGenericPathFloat) { expect_paths_agree<float>(); }
 TEST(FusedVectorized, AgreesWithTheGenericPathDouble) { expect_paths_agree<double>(); }
+
+// A batch gives each row exactly what the row alone gives: the short rows go
+// through blocks of kBlock logits (rows split across block ends, one row per
+// block at n = kBlock/2), the long ones row by row. Exact equality: the same
+// operations run on the same values either way.
+template <class T> void expect_batch_equals_rows() {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> logit(-20.0, 20.0);
+  const std::int64_t half = fused::detail::kBlock / 2;
+  for (std::int64_t n : {std::int64_t{1}, std::int64_t{3}, std::int64_t{10}, std::int64_t{17}, std::int64_t{100},
+                         half - 1, half, half + 1, std::int64_t{1500}}) {
+    const std::int64_t rows = 7 + fused::detail::kBlock / n;
+    std::vector<T> z(rows * n), y(rows * n, T(0)), grad(rows * n), out(rows * n), row(n), lse(rows);
+    std::vector<std::int64_t> labels(rows);
+    for (auto& v : z) v = T(logit(rng));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
+      y[r * n + labels[r]] = T(1);
+    }
+    const T total = fused::cross_entropy_class(z.data(), rows, n, labels.data(), grad.data(), T(0.5));
+    T expected_total = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      expected_total += fused::cross_entropy_class(z.data() + r * n, n, labels[r], row.data(), T(0.5));
+      for (std::int64_t j = 0; j < n; ++j) ASSERT_EQ(grad[r * n + j], row[j]) << "n " << n << " row " << r;
+    }
+    EXPECT_EQ(total, expected_total) << "n " << n;
+    EXPECT_EQ(fused::cross_entropy(z.data(), y.data(), rows, n, grad.data(), T(0.5)),
+              fused::cross_entropy_class(z.data(), rows, n, labels.data(), static_cast<T*>(nullptr), T(0.5)))
+        << "one-hot targets, n " << n;
+    fused::log_sum_exp(z.data(), rows, n, lse.data());
+    for (std::int64_t r = 0; r < rows; ++r) ASSERT_EQ(lse[r], fused::log_sum_exp(z.data() + r * n, n)) << n;
+    fused::softmax(z.data(), rows, n, out.data());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      fused::softmax(z.data() + r * n, n, row.data());
+      for (std::int64_t j = 0; j < n; ++j) ASSERT_EQ(out[r * n + j], row[j]) << n;
+    }
+    fused::log_softmax(z.data(), rows, n, out.data());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      fused::log_softmax(z.data() + r * n, n, row.data());
+      for (std::int64_t j = 0; j < n; ++j) ASSERT_EQ(out[r * n + j], row[j]) << n;
+    }
+  }
+}
+
+TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesFloat) { expect_batch_equals_rows<float>(); }
+TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesDouble) { expect_batch_equals_rows<double>(); }
+TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesAt50Digits) { expect_batch_equals_rows<Float50>(); }
+
+// divide(e, d, 1/d) is the correctly rounded e / d: exactly, on random
+// quotients of the kernels' ranges (e in (0, 1], d in [1, 10^4]). Built with a
+// fused multiply–add (test_vexp_native) this checks the correction step;
+// without one divide is the division itself.
+template <class T> void expect_divide_exact() {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 1000000; ++trial) {
+    const T e = T(std::ldexp(1.0 - unit(rng), -static_cast<int>(rng() % 60)));
+    const T d = T(1.0 + std::exp(unit(rng) * 9.2));
+    ASSERT_EQ(fused::divide(e, d, T(T(1) / d)), T(e / d)) << e << " / " << d;
+  }
+}
+
+TEST(FusedVectorized, DivideIsTheCorrectlyRoundedQuotientFloat) { expect_divide_exact<float>(); }
+TEST(FusedVectorized, DivideIsTheCorrectlyRoundedQuotientDouble) { expect_divide_exact<double>(); }
 
 }  // namespace
 }  // namespace ddx
