@@ -17,11 +17,13 @@
 // relative accuracy when it is 1e-300, and so does the target's gradient.
 //
 // Every function is a template over the scalar type (float, double, long
-// double, Float50, Float100) and reads and writes plain arrays.
+// double, Float50, Float100) and reads and writes plain arrays: a batch of
+// rows ([rows, n], row-major), or one row.
 //
-// For float and double the row loops run on the vectorized exp of
-// ops/vexp.hpp, in three passes: the max; exp stored (in the output) and
-// summed; the scale. exp runs once per element. The sums use one
+// For float and double the row loops run on the vectorized exp and log1p of
+// ops/vexp.hpp and ops/vlog.hpp, in three passes: the max; exp stored (in the
+// output) and summed; the scale. exp runs once per element; short rows share
+// their passes a block at a time (over_rows). The sums use one
 // accumulator per vector lane (so the loop vectorizes without reassociating
 // flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
 // s is still Σ_{j≠k} eⱼ with no 1 ever added to the small terms.
