@@ -3,6 +3,7 @@
 // a value of shape s is s.rows() x s.cols() (a vector is one row).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "engine/op.hpp"
@@ -20,6 +21,15 @@ template <class T, class F> void map_unary(const TensorView<T>& x, T* out, F f) 
   for (std::int64_t k = 0; k < n; ++k) out[k] = f(x.data[k]);
 }
 
+// The first element of row r of a value that broadcasts to the output (its
+// rows are 1 or the output's; its columns 1 or the output's).
+template <class T> const T* broadcast_row(const TensorView<T>& x, std::int64_t r) {
+  return x.data + (x.shape.rows() == 1 ? 0 : r) * x.shape.cols();
+}
+
+// Row by row, each operand either a full row or one value spread over it, so
+// the inner loops are plain (and vectorize). Every element is f of the same
+// two elements as broadcast_index would pick.
 template <class T, class F>
 void map_binary(const TensorView<T>& a, const TensorView<T>& b, const Shape& out_shape, T* out, F f) {
   if (a.shape == out_shape && b.shape == out_shape) {
@@ -28,17 +38,81 @@ void map_binary(const TensorView<T>& a, const TensorView<T>& b, const Shape& out
     return;
   }
   const std::int64_t rows = out_shape.rows(), cols = out_shape.cols();
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t c = 0; c < cols; ++c)
-      out[r * cols + c] = f(a.data[broadcast_index(a.shape, r, c)], b.data[broadcast_index(b.shape, r, c)]);
+  const bool a_full = a.shape.cols() == cols, b_full = b.shape.cols() == cols;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* ar = broadcast_row(a, r);
+    const T* br = broadcast_row(b, r);
+    T* o = out + r * cols;
+    if (a_full && b_full) {
+      for (std::int64_t c = 0; c < cols; ++c) o[c] = f(ar[c], br[c]);
+    } else if (a_full) {
+      const T bv = br[0];
+      for (std::int64_t c = 0; c < cols; ++c) o[c] = f(ar[c], bv);
+    } else if (b_full) {
+      const T av = ar[0];
+      for (std::int64_t c = 0; c < cols; ++c) o[c] = f(av, br[c]);
+    } else {
+      const T v = f(ar[0], br[0]);
+      for (std::int64_t c = 0; c < cols; ++c) o[c] = v;
+    }
+  }
 }
 
-// out (shape `target`) = fold of x's elements that broadcast onto each output element.
+// out (shape s) = x broadcast: each row a copy of x's row r (or row 0), or
+// its one value spread.
+template <class T> void broadcast_rows(const TensorView<T>& x, const Shape& s, T* out) {
+  const std::int64_t rows = s.rows(), cols = s.cols();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* xr = broadcast_row(x, r);
+    T* o = out + r * cols;
+    if (x.shape.cols() == cols)
+      std::copy(xr, xr + cols, o);
+    else
+      std::fill(o, o + cols, xr[0]);
+  }
+}
+
+// out (shape `target`) = fold of x's elements that broadcast onto each output
+// element, each output element folding its elements in row-major order. The
+// common targets have their own loops (the same folds in the same order):
+// one value per row (four rows at a time, so four independent chains), one
+// per column (a row at a time over all columns), one in all.
 template <class T, class F>
 void reduce_to(const TensorView<T>& x, const Shape& target, T* out, const T& init, F combine) {
-  const std::int64_t n = target.size();
-  for (std::int64_t k = 0; k < n; ++k) out[k] = init;
   const std::int64_t rows = x.shape.rows(), cols = x.shape.cols();
+  const std::int64_t n = target.size();
+  if (target.cols() == 1 && target.rows() == rows && rows > 1) {
+    std::int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const T* x0 = x.data + r * cols;
+      T acc0 = init, acc1 = init, acc2 = init, acc3 = init;
+      for (std::int64_t c = 0; c < cols; ++c) {
+        acc0 = combine(acc0, x0[c]);
+        acc1 = combine(acc1, x0[cols + c]);
+        acc2 = combine(acc2, x0[2 * cols + c]);
+        acc3 = combine(acc3, x0[3 * cols + c]);
+      }
+      out[r] = acc0, out[r + 1] = acc1, out[r + 2] = acc2, out[r + 3] = acc3;
+    }
+    for (; r < rows; ++r) {
+      T acc = init;
+      for (std::int64_t c = 0; c < cols; ++c) acc = combine(acc, x.data[r * cols + c]);
+      out[r] = acc;
+    }
+    return;
+  }
+  for (std::int64_t k = 0; k < n; ++k) out[k] = init;
+  if (target.rows() == 1 && target.cols() == cols && cols > 1) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = 0; c < cols; ++c) out[c] = combine(out[c], x.data[r * cols + c]);
+    return;
+  }
+  if (n == 1) {
+    T acc = init;
+    for (std::int64_t k = 0; k < rows * cols; ++k) acc = combine(acc, x.data[k]);
+    out[0] = acc;
+    return;
+  }
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t c = 0; c < cols; ++c) {
       T& o = out[broadcast_index(target, r, c)];
