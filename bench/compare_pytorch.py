@@ -44,13 +44,13 @@ def time_call(fn, repetitions, min_seconds=0.2):
     return statistics.median(samples)
 
 
-def pytorch_times(torch, repetitions):
-    """{(kind, precision, B, n): median ns per element} for PyTorch."""
+def pytorch_times(torch, repetitions, shapes):
+    """{(kind, precision, B, n): median ns per element} for PyTorch, at ddx's shapes."""
     F = torch.nn.functional
     result = {}
     generator = torch.Generator().manual_seed(42)
     for precision, dtype in (("float", torch.float32), ("double", torch.float64)):
-        for rows, classes in run_bench.SHAPES:
+        for rows, classes in shapes:
             z = (3 * torch.randn(rows, classes, generator=generator, dtype=dtype)).requires_grad_(True)
             labels = torch.randint(0, classes, (rows,), generator=generator)
             onehot = F.one_hot(labels, classes).to(dtype)
@@ -90,14 +90,15 @@ def main():
     else:
         binary = args.binary or run_bench.build(args.build_dir)
         ddx = run_bench.run(binary, args.repetitions, "BM_(Fused|Composed)")
-    theirs = pytorch_times(torch, args.repetitions)
+    shapes = run_bench.shapes(ddx)
+    theirs = pytorch_times(torch, args.repetitions, shapes)
 
     print(f"PyTorch {torch.__version__}, one thread; ns per element, medians of {args.repetitions}")
     print(f"{'shape':>12} {'precision':>9} | {'ddx fused':>9} {'pt fused':>9} {'ratio':>6} |"
           f" {'ddx comp':>9} {'pt comp':>9} {'ratio':>6}")
     worst = None
     for precision in run_bench.PRECISIONS:
-        for rows, classes in run_bench.SHAPES:
+        for rows, classes in shapes:
             key = (precision, rows, classes)
             d_f, p_f = ddx.get(("fused",) + key), theirs.get(("fused",) + key)
             d_c, p_c = ddx.get(("composed",) + key), theirs.get(("composed",) + key)

@@ -96,6 +96,13 @@ template <Exps Mode, class T>
   return x;
 }
 
+// One exp x = exp(zⱼ − a) into a lane's sums: the off-max sum, or (zⱼ = a)
+// the count of maxima.
+template <class T> [[gnu::always_inline]] inline void tally(T& off_max, T& at_max, const T zj, const T a, const T x) {
+  off_max += zj == a ? T(0) : x;
+  at_max += zj == a ? T(1) : T(0);
+}
+
 // ahead (when not null, n values) is fetched into the cache meanwhile: the
 // next row, whose max pass then does not wait for memory.
 template <Exps Mode, class T>
@@ -103,11 +110,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   constexpr int L = kLanes<T>;
   ExpSums<T> sums;
   if (n < L) {  // each lane would hold one term: the same sum, in the same order
-    for (std::int64_t j = 0; j < n; ++j) {
-      const T x = exp_at<Mode>(z, a, e, j);
-      sums.off_max += z[j] == a ? T(0) : x;
-      sums.at_max += z[j] == a ? T(1) : T(0);
-    }
+    for (std::int64_t j = 0; j < n; ++j) tally(sums.off_max, sums.at_max, z[j], a, exp_at<Mode>(z, a, e, j));
     return sums;
   }
   T off[L], at[L];  // (zeroed by a loop: GCC 12 does not vectorize the lanes after "= {}")
@@ -116,17 +119,9 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   std::int64_t j = 0;
   for (; j + L <= n; j += L) {
     __builtin_prefetch(ahead + j, 0, 2);  // a cache line (L values) into L2
-    for (int l = 0; l < L; ++l) {
-      const T x = exp_at<Mode>(z, a, e, j + l);
-      off[l] += z[j + l] == a ? T(0) : x;
-      at[l] += z[j + l] == a ? T(1) : T(0);
-    }
+    for (int l = 0; l < L; ++l) tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
   }
-  for (int l = 0; j < n; ++j, ++l) {
-    const T x = exp_at<Mode>(z, a, e, j);
-    off[l] += z[j] == a ? T(0) : x;
-    at[l] += z[j] == a ? T(1) : T(0);
-  }
+  for (int l = 0; j < n; ++j, ++l) tally(off[l], at[l], z[j], a, exp_at<Mode>(z, a, e, j));
   for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
   return sums;
 }
@@ -153,13 +148,6 @@ template <class T> std::int64_t arg_max(const T* z, std::int64_t n) {
   for (std::int64_t j = 1; j < n; ++j)
     if (z[j] > z[k]) k = j;
   return k;
-}
-
-// The first index where z equals a (k, when a = max z).
-template <class T> std::int64_t first_at(const T* z, std::int64_t n, const T& a) {
-  for (std::int64_t j = 0; j < n; ++j)
-    if (z[j] == a) return j;
-  return 0;
 }
 
 // What one row's forward pass leaves for the rest: the max a,
@@ -317,7 +305,7 @@ template <class T> T cross_entropy(const T* z, const T* y, std::int64_t rows, st
   over_rows(z, rows, n, grad, [&](std::int64_t r, const RowSums<T>& q, T*) {
     const T* zr = z + r * n;
     const T* yr = y + r * n;
-    const std::int64_t k = first_at(zr, n, q.max);
+    const std::int64_t k = arg_max(zr, n);
     T loss = T(0), mass = T(0), others = T(0);
     for (std::int64_t j = 0; j < n; ++j) {
       loss += yr[j] * T(T(q.max - zr[j]) + q.log1p_s);

@@ -61,14 +61,11 @@ inline float select(bool c, float a, float b) {
 }
 
 // x = 2ᵏ·m with m in [√2/2, √2), for x positive and normal.
-struct SplitD {
-  double k, m;
-};
-struct SplitF {
-  float k, m;
+template <class T> struct Split {
+  T k, m;
 };
 
-inline SplitD split(double x) {
+inline Split<double> split(double x) {
   constexpr std::uint64_t half_sqrt2 = 0x3fe6a09e667f3bcdull;  // √2/2
   const std::uint64_t b = std::bit_cast<std::uint64_t>(x) + (0x3ff0000000000000ull - half_sqrt2);
   const double k = std::bit_cast<double>((b >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
@@ -76,7 +73,7 @@ inline SplitD split(double x) {
   return {k, m};
 }
 
-inline SplitF split(float x) {
+inline Split<float> split(float x) {
   constexpr std::uint32_t half_sqrt2 = 0x3f3504f3u;  // √2/2
   const std::uint32_t b = std::bit_cast<std::uint32_t>(x) + (0x3f800000u - half_sqrt2);
   const float k = std::bit_cast<float>((b >> 23) | 0x4b000000u) - (0x1p23f + 127.0f);
@@ -137,56 +134,44 @@ inline float log_kernel(float k, float f, float c) {
   return y + (((lo + y_lo) - h_lo) + t);
 }
 
+// log(x) at float or double: the special values, and subnormal x scaled
+// into the normal range by 2^(digits + 1) first. (These two are always
+// inlined: a loop calling them vectorizes only then.)
+template <class T> [[gnu::always_inline]] inline T log_of(T x) {
+  constexpr T inf = std::numeric_limits<T>::infinity();
+  constexpr int shift = std::numeric_limits<T>::digits + 1;
+  constexpr T scale = T(std::uint64_t{1} << shift);
+  const bool sub = x < std::numeric_limits<T>::min();
+  const auto [k, m] = split(x * select(sub, scale, T(1)));
+  const T y = log_kernel(k - select(sub, T(shift), T(0)), m - T(1), T(0));
+  T special = select(x < T(0), std::numeric_limits<T>::quiet_NaN(), x);
+  special = select(x == T(0), -inf, special);
+  return select((x > T(0)) & (x < inf), y, special);
+}
+
+// log1p(x) at float or double: log(u) for u = 1 + x rounded, corrected by
+// the rounding error of 1 + x (exact by Fast2Sum) over u; x itself when u's k
+// is 0; the correction dropped at and above 2^(digits + 1), where it is below
+// the result's ulp.
+template <class T> [[gnu::always_inline]] inline T log1p_of(T x) {
+  constexpr T inf = std::numeric_limits<T>::infinity();
+  constexpr T large = T(std::uint64_t{1} << (std::numeric_limits<T>::digits + 1));
+  const T u = T(1) + x;
+  const auto [k, m] = split(u);
+  const bool near = k == T(0);
+  const T err = select(x < T(1), x - (u - T(1)), T(1) - (u - x));
+  const T c = select(near | (x >= large), T(0), err) / u;
+  const T y = log_kernel(k, select(near, x, m - T(1)), c);
+  T special = select(x < T(-1), std::numeric_limits<T>::quiet_NaN(), x);
+  special = select(x == T(-1), -inf, special);
+  return select((x > T(-1)) & (x < inf) & (x != T(0)), y, special);
+}
+
 }  // namespace detail
 
-inline double log(double x) {
-  using detail::select;
-  constexpr double inf = std::numeric_limits<double>::infinity();
-  const bool sub = x < 0x1p-1022;
-  const auto [k, m] = detail::split(x * select(sub, 0x1p54, 1.0));
-  const double y = detail::log_kernel(k - select(sub, 54.0, 0.0), m - 1.0, 0.0);
-  double special = select(x < 0.0, std::numeric_limits<double>::quiet_NaN(), x);
-  special = select(x == 0.0, -inf, special);
-  return select((x > 0.0) & (x < inf), y, special);
-}
-
-inline float log(float x) {
-  using detail::select;
-  constexpr float inf = std::numeric_limits<float>::infinity();
-  const bool sub = x < 0x1p-126f;
-  const auto [k, m] = detail::split(x * select(sub, 0x1p25f, 1.0f));
-  const float y = detail::log_kernel(k - select(sub, 25.0f, 0.0f), m - 1.0f, 0.0f);
-  float special = select(x < 0.0f, std::numeric_limits<float>::quiet_NaN(), x);
-  special = select(x == 0.0f, -inf, special);
-  return select((x > 0.0f) & (x < inf), y, special);
-}
-
-inline double log1p(double x) {
-  using detail::select;
-  constexpr double inf = std::numeric_limits<double>::infinity();
-  const double u = 1.0 + x;
-  const auto [k, m] = detail::split(u);
-  const bool near = k == 0.0;
-  const double err = select(x < 1.0, x - (u - 1.0), 1.0 - (u - x));
-  const double c = select(near | (x >= 0x1p54), 0.0, err) / u;
-  const double y = detail::log_kernel(k, select(near, x, m - 1.0), c);
-  double special = select(x < -1.0, std::numeric_limits<double>::quiet_NaN(), x);
-  special = select(x == -1.0, -inf, special);
-  return select((x > -1.0) & (x < inf) & (x != 0.0), y, special);
-}
-
-inline float log1p(float x) {
-  using detail::select;
-  constexpr float inf = std::numeric_limits<float>::infinity();
-  const float u = 1.0f + x;
-  const auto [k, m] = detail::split(u);
-  const bool near = k == 0.0f;
-  const float err = select(x < 1.0f, x - (u - 1.0f), 1.0f - (u - x));
-  const float c = select(near | (x >= 0x1p25f), 0.0f, err) / u;
-  const float y = detail::log_kernel(k, select(near, x, m - 1.0f), c);
-  float special = select(x < -1.0f, std::numeric_limits<float>::quiet_NaN(), x);
-  special = select(x == -1.0f, -inf, special);
-  return select((x > -1.0f) & (x < inf) & (x != 0.0f), y, special);
-}
+inline double log(double x) { return detail::log_of(x); }
+inline float log(float x) { return detail::log_of(x); }
+inline double log1p(double x) { return detail::log1p_of(x); }
+inline float log1p(float x) { return detail::log1p_of(x); }
 
 }  // namespace ddx::vexp

@@ -13,23 +13,10 @@
 
 #include "engine/scalar.hpp"
 #include "ops/vlog.hpp"
+#include "ulps.hpp"
 
 namespace ddx {
 namespace {
-
-// |result − truth| in units of the result type's ulp at the truth (the
-// subnormal spacing below the normal range); inf when the result is not
-// finite (every truth checked here is finite).
-template <class T> double ulps(T result, long double truth) {
-  constexpr int kDigits = std::numeric_limits<T>::digits;
-  if (!std::isfinite(result)) return INFINITY;
-  int exponent = 0;
-  (void)std::frexp(std::fabs(truth), &exponent);
-  long double ulp = std::ldexp(1.0L, exponent - kDigits);
-  const long double smallest = std::numeric_limits<T>::denorm_min();
-  if (ulp < smallest) ulp = smallest;
-  return static_cast<double>(std::fabs(static_cast<long double>(result) - truth) / ulp);
-}
 
 // The largest error seen and where.
 struct Worst {

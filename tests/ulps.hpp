@@ -1,0 +1,29 @@
+// The error of a float or double result against a wider truth, in ulps, for
+// the tests of the vectorized math (ops/vexp.hpp, ops/vlog.hpp) and the row
+// kernels that run on it.
+#pragma once
+
+#include <cmath>
+#include <limits>
+
+namespace ddx {
+
+// |result − truth| in units of the result type's ulp at the truth (the
+// subnormal spacing below the normal range); inf when a finite truth gave a
+// non-finite result or the other way round.
+template <class T> double ulps(T result, long double truth) {
+  constexpr long double kMax = std::numeric_limits<T>::max();
+  constexpr int kDigits = std::numeric_limits<T>::digits;
+  // Truths at or beyond the overflow threshold round to inf.
+  const long double overflow = kMax * (1.0L + std::ldexp(1.0L, -kDigits - 1));
+  if (truth >= overflow) return std::isinf(result) && result > 0 ? 0.0 : INFINITY;
+  if (!std::isfinite(result)) return INFINITY;
+  int exponent = 0;
+  (void)std::frexp(std::fabs(truth), &exponent);
+  long double ulp = std::ldexp(1.0L, exponent - kDigits);
+  const long double smallest = std::numeric_limits<T>::denorm_min();
+  if (ulp < smallest) ulp = smallest;
+  return static_cast<double>(std::fabs(static_cast<long double>(result) - truth) / ulp);
+}
+
+}  // namespace ddx
