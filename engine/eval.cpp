@@ -26,93 +26,238 @@ template <class T> std::int64_t first_nonfinite(const T* out, std::int64_t n) {
   return -1;
 }
 
+// Buffers handed out by liveness: a value takes the smallest free buffer that
+// fits, else the largest free one (grown), else a new one; a pinned value
+// always gets a buffer of its own.
+class BufferPlan {
+ public:
+  std::int32_t take(std::int64_t size, bool pinned) {
+    const auto better = [&](std::int32_t a, std::int32_t b) {
+      const bool a_fits = need_[a] >= size, b_fits = need_[b] >= size;
+      if (a_fits != b_fits) return a_fits;
+      return a_fits ? need_[a] < need_[b] : need_[a] > need_[b];
+    };
+    const auto best = pinned ? pool_.end() : std::min_element(pool_.begin(), pool_.end(), better);
+    if (best == pool_.end()) {
+      need_.push_back(size);
+      return static_cast<std::int32_t>(need_.size() - 1);
+    }
+    const std::int32_t buffer = *best;
+    pool_.erase(best);
+    need_[buffer] = std::max(need_[buffer], size);
+    return buffer;
+  }
+  void give_back(std::int32_t buffer) {
+    if (std::find(pool_.begin(), pool_.end(), buffer) == pool_.end()) pool_.push_back(buffer);
+  }
+  template <class T> void allocate(std::vector<std::vector<T>>& buffers) const {
+    buffers.resize(need_.size());
+    for (std::size_t b = 0; b < need_.size(); ++b) buffers[b].resize(static_cast<std::size_t>(need_[b]));
+  }
+
+ private:
+  std::vector<std::int64_t> need_;  // per buffer: the largest value it holds
+  std::vector<std::int32_t> pool_;  // free buffers
+};
+
+// About this many elements per block of rows: the values of one block of a
+// chain then stay in the core's cache from one node to the next.
+constexpr std::int64_t kBlockElements = 4096;
+
 }  // namespace
 
 template <class T>
 Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep)
-    : graph_(&g), slot_(g.size(), -1), visible_(g.size(), keep == Keep::All), order_(topological_order(g, roots)) {
+    : graph_(&g),
+      slot_(g.size(), -1),
+      block_(g.size(), -1),
+      bound_(g.size(), nullptr),
+      visible_(g.size(), keep == Keep::All),
+      order_(topological_order(g, roots)) {
   if (keep == Keep::All) {
     data_.resize(order_.size());
     for (std::size_t p = 0; p < order_.size(); ++p) {
       slot_[order_[p]] = static_cast<std::int32_t>(p);
       data_[p].resize(static_cast<std::size_t>(g.shape(order_[p]).size()));
+      steps_.push_back({p, p + 1, false});
     }
   } else {
-    // A value's buffer goes back to the pool once its last user has run. Roots
-    // keep theirs (value() reads them) and so do constants (converted once).
-    std::vector<std::size_t> last_use(g.size(), 0);
-    for (std::size_t p = 0; p < order_.size(); ++p)
-      for (NodeId in : g.node(order_[p]).inputs()) last_use[in] = p;
-    std::vector<bool> pinned(g.size(), false);
-    for (NodeId r : roots) pinned[r] = visible_[r] = true;
-    std::vector<std::int64_t> need;  // per buffer: the largest value it holds
-    std::vector<std::int32_t> pool;  // free buffers
-    for (std::size_t p = 0; p < order_.size(); ++p) {
-      const NodeId id = order_[p];
-      const Node& n = g.node(id);
-      const std::int64_t size = n.shape.size();
-      if (n.op == kConstOp) pinned[id] = true;
-      // The smallest free buffer that fits, else the largest free one (grown).
-      const auto better = [&](std::int32_t a, std::int32_t b) {
-        const bool a_fits = need[a] >= size, b_fits = need[b] >= size;
-        if (a_fits != b_fits) return a_fits;
-        return a_fits ? need[a] < need[b] : need[a] > need[b];
-      };
-      const auto best = pinned[id] ? pool.end() : std::min_element(pool.begin(), pool.end(), better);
-      std::int32_t buffer;
-      if (best != pool.end()) {
-        buffer = *best;
-        pool.erase(best);
-        need[buffer] = std::max(need[buffer], size);
-      } else {
-        buffer = static_cast<std::int32_t>(need.size());
-        need.push_back(size);
-      }
-      slot_[id] = buffer;
-      for (NodeId in : n.inputs())
-        if (!pinned[in] && last_use[in] == p && slot_[in] >= 0) {
-          if (std::find(pool.begin(), pool.end(), slot_[in]) == pool.end()) pool.push_back(slot_[in]);
-        }
-    }
-    data_.resize(need.size());
-    for (std::size_t b = 0; b < need.size(); ++b) data_[b].resize(static_cast<std::size_t>(need[b]));
+    plan_lean(roots);
   }
   run(bindings, true);
+}
+
+template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) {
+  const Graph& g = *graph_;
+  // The batch: the rows of the largest row-wise value with more than one row.
+  const auto row_wise = [&](NodeId id) {
+    const Node& n = g.node(id);
+    return n.op != kVarOp && n.op != kConstOp && op_info(n.op).row_wise && n.shape.rank == 2 && n.shape.rows() > 1;
+  };
+  std::int64_t largest = 0;
+  for (NodeId id : order_)
+    if (row_wise(id) && g.shape(id).size() > largest) largest = g.shape(id).size(), batch_rows_ = g.shape(id).rows();
+  // Blocked: a row-wise node of the batch's rows whose inputs have those rows
+  // or one row.
+  std::vector<bool> blocked(g.size(), false);
+  std::int64_t widest = 0;
+  for (NodeId id : order_) {
+    if (!row_wise(id) || g.shape(id).rows() != batch_rows_) continue;
+    const auto ins = g.node(id).inputs();
+    blocked[id] = std::all_of(ins.begin(), ins.end(), [&](NodeId in) {
+      return g.shape(in).rows() == 1 || g.shape(in).rows() == batch_rows_;
+    });
+    if (blocked[id]) widest = std::max(widest, g.shape(id).cols());
+  }
+  block_rows_ = widest ? std::max<std::int64_t>(1, kBlockElements / widest) : 0;
+  if (block_rows_ >= batch_rows_) {  // one block would be the whole value
+    block_rows_ = 0;
+    std::fill(blocked.begin(), blocked.end(), false);
+  }
+
+  // Phases: blocked nodes odd, the others even, each node in the first phase
+  // after all its inputs' (a whole-value node waits for the blocks it reads
+  // to be complete). Sorting by phase keeps the order topological and makes
+  // each phase of blocked nodes one chain.
+  std::vector<int> phase(g.size(), 0);
+  for (NodeId id : order_) {
+    int p = 0;
+    for (NodeId in : g.node(id).inputs()) p = std::max(p, phase[in]);
+    phase[id] = p + ((p % 2 == 1) != blocked[id] ? 1 : 0);
+  }
+  std::stable_sort(order_.begin(), order_.end(), [&](NodeId a, NodeId b) { return phase[a] < phase[b]; });
+  std::vector<std::size_t> step_of(g.size(), 0);
+  for (std::size_t p = 0; p < order_.size(); ++p) {
+    const NodeId id = order_[p];
+    if (blocked[id] && !steps_.empty() && steps_.back().blocked && phase[order_[steps_.back().begin]] == phase[id])
+      ++steps_.back().end;
+    else
+      steps_.push_back({p, p + 1, blocked[id]});
+    step_of[id] = steps_.size() - 1;
+  }
+
+  // A value's buffer goes back to the pool once the last step using it has
+  // run. Roots keep theirs (value() reads them) and so do constants (converted
+  // once). A blocked value read only inside its own chain needs one block.
+  std::vector<std::size_t> last_use(g.size(), 0);     // the last step reading a value
+  std::vector<std::size_t> last_reader(g.size(), 0);  // the last node reading it (position in order_)
+  std::vector<bool> outside(g.size(), false);         // read by a later step
+  for (std::size_t p = 0; p < order_.size(); ++p)
+    for (NodeId in : g.node(order_[p]).inputs()) {
+      last_use[in] = std::max(last_use[in], step_of[order_[p]]);
+      last_reader[in] = p;
+      if (step_of[in] != step_of[order_[p]]) outside[in] = true;
+    }
+  std::vector<bool> pinned(g.size(), false);
+  for (NodeId r : roots) pinned[r] = visible_[r] = outside[r] = true;
+  BufferPlan whole, block;
+  for (std::size_t s = 0; s < steps_.size(); ++s) {
+    const Step& step = steps_[s];
+    for (std::size_t p = step.begin; p < step.end; ++p) {
+      const NodeId id = order_[p];
+      const Node& n = g.node(id);
+      if (n.op == kConstOp) pinned[id] = true;
+      // A variable that is not a root is read where the bindings hold it.
+      if (n.op == kVarOp && !pinned[id]) continue;
+      if (!step.blocked || outside[id]) slot_[id] = whole.take(n.shape.size(), pinned[id]);
+      if (!step.blocked) continue;
+      // Inside the chain, block buffers by liveness along the chain.
+      if (!outside[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
+      for (NodeId in : n.inputs())
+        if (block_[in] >= 0 && last_reader[in] == p) block.give_back(block_[in]);
+    }
+    for (std::size_t p = step.begin; p < step.end; ++p)
+      for (NodeId in : g.node(order_[p]).inputs())
+        if (!pinned[in] && last_use[in] == s && slot_[in] >= 0) whole.give_back(slot_[in]);
+  }
+  whole.allocate(data_);
+  block.allocate(blocks_);
 }
 
 template <class T> void Evaluation<T>::rerun(const Bindings<T>& bindings) { run(bindings, false); }
 
 template <class T> void Evaluation<T>::run(const Bindings<T>& bindings, bool first) {
-  const Graph& g = *graph_;
   nonfinite_.reset();
-  std::vector<TensorView<T>> views;
-  for (NodeId id : order_) {
-    const Node& n = g.node(id);
-    T* out = data_[slot_[id]].data();
-    const std::int64_t size = n.shape.size();
-    if (n.op == kVarOp) {
-      const std::string& name = g.attr(id).name;
-      auto it = bindings.find(name);
-      if (it == bindings.end()) throw BindingError(fmt::format("no value given for variable '{}'", name));
-      if (it->second.size() != static_cast<std::size_t>(size))
-        throw BindingError(fmt::format("variable '{}' has shape {} ({} values) but {} values were given", name,
-                                       to_string(n.shape), size, it->second.size()));
-      std::copy(it->second.begin(), it->second.end(), out);
-    } else if (n.op == kConstOp) {
-      if (first) {  // a constant's buffer is its own, and its value cannot change
-        const auto& values = g.attr(id).values;
-        for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(values[k]);
-      }
-    } else {
-      views.clear();
-      for (NodeId in : n.inputs()) views.push_back({data_[slot_[in]].data(), g.shape(in)});
-      op_info(n.op).template kernel<T>()(g, id, views, out);
+  for (const Step& step : steps_) {
+    if (step.blocked) {
+      run_blocks(step);
+      continue;
     }
+    const NodeId id = order_[step.begin];
+    run_node(id, bindings, first);
     if (!nonfinite_) {
-      const std::int64_t k = first_nonfinite(out, size);
+      const T* out = data_of(id);
+      const std::int64_t k = first_nonfinite(out, graph_->shape(id).size());
       if (k >= 0) nonfinite_ = NonFinite{id, k, format_scalar(out[k])};
     }
   }
+}
+
+template <class T> void Evaluation<T>::run_node(NodeId id, const Bindings<T>& bindings, bool first) {
+  const Graph& g = *graph_;
+  const Node& n = g.node(id);
+  const std::int64_t size = n.shape.size();
+  if (n.op == kVarOp) {
+    const std::string& name = g.attr(id).name;
+    auto it = bindings.find(name);
+    if (it == bindings.end()) throw BindingError(fmt::format("no value given for variable '{}'", name));
+    if (it->second.size() != static_cast<std::size_t>(size))
+      throw BindingError(fmt::format("variable '{}' has shape {} ({} values) but {} values were given", name,
+                                     to_string(n.shape), size, it->second.size()));
+    if (slot_[id] >= 0)
+      std::copy(it->second.begin(), it->second.end(), data_[slot_[id]].data());
+    else
+      bound_[id] = it->second.data();
+    return;
+  }
+  T* out = data_[slot_[id]].data();
+  if (n.op == kConstOp) {
+    if (first) {  // a constant's buffer is its own, and its value cannot change
+      const auto& values = g.attr(id).values;
+      for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(values[k]);
+    }
+  } else {
+    TensorView<T> views[kMaxInputs];
+    std::size_t count = 0;
+    for (NodeId in : n.inputs()) views[count++] = {data_of(in), g.shape(in)};
+    op_info(n.op).template kernel<T>()(g, id, std::span(views, count), n.shape, out);
+  }
+}
+
+template <class T> TensorView<T> Evaluation<T>::block_view(NodeId id, std::int64_t row, std::int64_t rows) const {
+  const Shape& s = graph_->shape(id);
+  if (block_[id] >= 0) return {blocks_[block_[id]].data(), Shape::matrix(rows, s.cols())};
+  const T* data = data_of(id);
+  if (s.rank == 2 && s.rows() == batch_rows_) return {data + row * s.cols(), Shape::matrix(rows, s.cols())};
+  return {data, s};  // one row, broadcast to every row
+}
+
+template <class T> void Evaluation<T>::run_blocks(const Step& step) {
+  const Graph& g = *graph_;
+  // The first bad element of each node of the chain, found block by block;
+  // the chain's first node in order_ with one is reported.
+  std::vector<std::optional<NonFinite>> bad(nonfinite_ ? 0 : step.end - step.begin);
+  for (std::int64_t row = 0; row < batch_rows_; row += block_rows_) {
+    const std::int64_t rows = std::min(block_rows_, batch_rows_ - row);
+    for (std::size_t p = step.begin; p < step.end; ++p) {
+      const NodeId id = order_[p];
+      const Node& n = g.node(id);
+      const std::int64_t cols = n.shape.cols();
+      TensorView<T> views[kMaxInputs];
+      std::size_t count = 0;
+      for (NodeId in : n.inputs()) views[count++] = block_view(in, row, rows);
+      T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
+      op_info(n.op).template kernel<T>()(g, id, std::span(views, count), Shape::matrix(rows, cols), out);
+      if (bad.empty() || bad[p - step.begin]) continue;
+      const std::int64_t k = first_nonfinite(out, rows * cols);
+      if (k >= 0) bad[p - step.begin] = NonFinite{id, row * cols + k, format_scalar(out[k])};
+    }
+  }
+  for (auto& b : bad)
+    if (b) {
+      nonfinite_ = std::move(b);
+      break;
+    }
 }
 
 template <class T> const std::vector<T>& Evaluation<T>::value(NodeId id) const {

@@ -6,7 +6,13 @@
 // from the graph's liveness (a value's buffer returns to a pool after its
 // last user ran and is reused by a later node), and rerun() evaluates again
 // at new bindings in the same buffers, so repeated evaluation allocates
-// nothing and touches no fresh pages.
+// nothing and touches no fresh pages; variables are read where the bindings
+// hold them, without a copy. In the lean mode the row-wise nodes of
+// a batch (OpInfo::row_wise) also run a block of rows at a time: every node of
+// such a chain computes the block before the next block starts, so a value
+// used only inside the chain lives in a buffer of one block that stays in the
+// cache. Each row is computed by the same kernel from the same row of its
+// inputs, so the values are those of evaluating node by node.
 #pragma once
 
 #include <map>
@@ -16,6 +22,7 @@
 #include <vector>
 
 #include "engine/graph.hpp"
+#include "engine/op.hpp"
 #include "engine/scalar.hpp"
 
 namespace ddx {
@@ -64,17 +71,46 @@ template <class T> class Evaluation {
   const std::optional<NonFinite>& nonfinite() const { return nonfinite_; }
   // The order in which nodes were computed (a topological order).
   const std::vector<NodeId>& order() const { return order_; }
-  // How many buffers hold the values (one per node when all are kept).
+  // How many buffers hold the values (one per node when all are kept); the
+  // buffers of one block of rows are not counted.
   std::size_t buffer_count() const { return data_.size(); }
+  // Elements held by all buffers (those of one block included).
+  std::size_t held_elements() const {
+    std::size_t n = 0;
+    for (const auto& b : data_) n += b.size();
+    for (const auto& b : blocks_) n += b.size();
+    return n;
+  }
+  // Rows per block when row-wise nodes run a block of rows at a time; 0 when
+  // every node runs on its whole value.
+  std::int64_t block_rows() const { return block_rows_; }
 
  private:
+  // A range of order_: one node run on its whole value, or a chain of
+  // row-wise nodes run a block of rows at a time.
+  struct Step {
+    std::size_t begin, end;
+    bool blocked;
+  };
+
+  void plan_lean(std::span<const NodeId> roots);
   void run(const Bindings<T>& bindings, bool first);
+  void run_node(NodeId id, const Bindings<T>& bindings, bool first);
+  void run_blocks(const Step& step);
+  TensorView<T> block_view(NodeId id, std::int64_t row, std::int64_t rows) const;
+  const T* data_of(NodeId id) const { return slot_[id] >= 0 ? data_[slot_[id]].data() : bound_[id]; }
 
   const Graph* graph_;
-  std::vector<std::int32_t> slot_;  // per node: its buffer in data_, −1 if not evaluated
-  std::vector<bool> visible_;       // per node: value() may read it (all, or the roots)
+  std::vector<std::int32_t> slot_;   // per node: its buffer in data_, −1 if not evaluated or in a block buffer
+  std::vector<std::int32_t> block_;  // per node: its buffer in blocks_ (a value used only inside its chain), or −1
+  std::vector<const T*> bound_;      // per variable without a buffer: its values in the bindings of this run
+  std::vector<bool> visible_;        // per node: value() may read it (all, or the roots)
   std::vector<std::vector<T>> data_;
+  std::vector<std::vector<T>> blocks_;
   std::vector<NodeId> order_;
+  std::vector<Step> steps_;
+  std::int64_t batch_rows_ = 0;  // the rows of the blocked nodes
+  std::int64_t block_rows_ = 0;
   std::optional<NonFinite> nonfinite_;
 };
 

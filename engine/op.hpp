@@ -28,9 +28,14 @@ template <class T> struct TensorView {
   Shape shape;
 };
 
-// Computes a node's value into `out` (shape: node.shape), given its inputs.
+// Computes a node's value into `out`, of shape `shape`, given its inputs.
+// `shape` is the node's shape, or, for an op that is row_wise, that of a
+// block of the node's rows: the evaluator may then run the node a block of
+// rows at a time, each input's view holding the same rows (or its one row,
+// broadcast).
 template <class T>
-using Kernel = void (*)(const Graph& g, NodeId node, std::span<const TensorView<T>> inputs, T* out);
+using Kernel = void (*)(const Graph& g, NodeId node, std::span<const TensorView<T>> inputs, const Shape& shape,
+                        T* out);
 
 template <class... Ts> using KernelTuple = std::tuple<Kernel<Ts>...>;
 template <class Tuple> struct KernelTableOf;
@@ -84,6 +89,11 @@ struct OpInfo {
   std::string (*attr_text)(const Graph&, NodeId) = nullptr;
   VjpRule vjp = nullptr;         // null: the op is not differentiable (its adjoint is zero)
   KernelTable kernels{};
+  // Row r of the result depends only on row r of each input that has the
+  // result's rows (an input of one row is broadcast to every row), and the
+  // kernel takes its sizes from `shape` and the inputs' views: true for the
+  // elementwise maps, broadcasts and reductions along a row.
+  bool row_wise = false;
   // The forward kernel at the symbolic scalar (canonical polynomials), for
   // scalarising a graph; null when the op has no algebraic form (max, equal):
   // its elements then become opaque atoms.

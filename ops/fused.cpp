@@ -94,11 +94,11 @@ struct Rows {
 };
 
 struct Softmax {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     fused::softmax(in[0].data, r.count, r.length, out);
   }
-  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
+  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, const Shape&, Value* out) {
     const Rows r(in[0].shape);
     for (std::int64_t b = 0; b < r.count; ++b) {
       const auto p = softmax_row(in[0].data + b * r.length, r.length);
@@ -111,11 +111,11 @@ struct Softmax {
 };
 
 struct LogSoftmax {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     fused::log_softmax(in[0].data, r.count, r.length, out);
   }
-  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
+  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, const Shape&, Value* out) {
     const Rows r(in[0].shape);
     for (std::int64_t b = 0; b < r.count; ++b) {
       const auto p = softmax_row(in[0].data + b * r.length, r.length);
@@ -128,11 +128,11 @@ struct LogSoftmax {
 };
 
 struct LogSumExp {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     fused::log_sum_exp(in[0].data, r.count, r.length, out);
   }
-  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
+  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, const Shape&, Value* out) {
     const Rows r(in[0].shape);
     std::vector<Value> e(static_cast<std::size_t>(r.length));
     for (std::int64_t b = 0; b < r.count; ++b) {
@@ -149,13 +149,13 @@ struct LogSumExp {
 
 struct CrossEntropy {
   // The mean over the rows of each row's loss: a sum of B terms divided once.
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     const T total = fused::cross_entropy(in[0].data, in[1].data, r.count, r.length, static_cast<T*>(nullptr), T(1));
     out[0] = r.count == 1 ? total : T(total / T(r.count));
   }
   // −Σ y·log softmax(z), divided by B, as the composed cross_entropy writes it.
-  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
+  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, const Shape&, Value* out) {
     const Rows r(in[0].shape);
     std::vector<Value> products;
     for (std::int64_t b = 0; b < r.count; ++b) {
@@ -179,14 +179,16 @@ struct CrossEntropy {
 
 struct CrossEntropyGrad {
   // The accurate gradient of each row, divided by B after (one rounding more
-  // only for a batch).
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, T* out) {
+  // only for a batch). B is the node's rows: `in` may be a block of them.
+  template <class T>
+  static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
+    const std::int64_t batch = g.shape(id).rows();
     fused::cross_entropy(in[0].data, in[1].data, r.count, r.length, out, T(1));
-    if (r.count > 1)
-      for (std::int64_t k = 0; k < r.count * r.length; ++k) out[k] = T(out[k] / T(r.count));
+    if (batch > 1)
+      for (std::int64_t k = 0; k < r.count * r.length; ++k) out[k] = T(out[k] / T(batch));
   }
-  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, Value* out) {
+  static void symbolic(const Graph&, NodeId, std::span<const TensorView<Value>> in, const Shape&, Value* out) {
     const Rows r(in[0].shape);
     for (std::int64_t b = 0; b < r.count; ++b) {
       const Value* y = in[1].data + b * r.length;
@@ -218,11 +220,12 @@ struct CrossEntropyGrad {
 };
 
 FusedOpIds register_all() {
+  // All but the loss (one value for the whole batch) work row by row.
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
                  Kernel<Value> symbolic, IndexForm index_form) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k,
-                        .symbolic = symbolic, .index_form = index_form});
+                        .row_wise = name != kCrossEntropy, .symbolic = symbolic, .index_form = index_form});
   };
   FusedOpIds ids{};
   ids.softmax = call(kSoftmax, 1, "z̄ += result·(ḡ − Σ ḡ·result)", logits_shape<kSoftmax>, Softmax::vjp,

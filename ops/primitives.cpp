@@ -100,12 +100,13 @@ constexpr char kAdd[] = "add", kSub[] = "sub", kMul[] = "mul", kDiv[] = "div", k
                kEqual[] = "equal", kStop[] = "stop_gradient";
 
 template <class Math> struct Binary {
-  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
-    map_binary(in[0], in[1], g.shape(id), out, [](const T& a, const T& b) { return T(Math::apply(a, b)); });
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+    map_binary(in[0], in[1], shape, out, [](const T& a, const T& b) { return T(Math::apply(a, b)); });
   }
 };
 template <class Math> struct Unary {
-  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+  template <class T>
+  static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, const Shape&, T* out) {
     map_unary(in[0], out, [&](const T& x) { return T(Math::apply(x, g, id)); });
   }
 };
@@ -187,13 +188,13 @@ struct StopGradient {
 // ---- reductions and broadcasting -------------------------------------------
 
 struct SumTo {
-  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
-    kernels::reduce_to(in[0], g.shape(id), out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+    kernels::reduce_to(in[0], shape, out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
   }
   // The same sum over canonical polynomials, gathering all terms before
   // merging them once: adding one term at a time would cost O(n²).
-  static void symbolic(const Graph& g, NodeId id, std::span<const TensorView<sym::Value>> in, sym::Value* out) {
-    const Shape& target = g.shape(id);
+  static void symbolic(const Graph&, NodeId, std::span<const TensorView<sym::Value>> in, const Shape& target,
+                       sym::Value* out) {
     std::vector<std::vector<sym::Term>> gathered(static_cast<std::size_t>(target.size()));
     const Shape& s = in[0].shape;
     for (std::int64_t r = 0; r < s.rows(); ++r)
@@ -212,9 +213,9 @@ struct SumTo {
   }
 };
 struct MaxTo {
-  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     // NaN wins, so a NaN input is not hidden by the maximum.
-    kernels::reduce_to(in[0], g.shape(id), out, T(-std::numeric_limits<T>::infinity()),
+    kernels::reduce_to(in[0], shape, out, T(-std::numeric_limits<T>::infinity()),
                        [](const T& acc, const T& x) { return (x > acc || x != x) && acc == acc ? x : acc; });
   }
   // The adjoint goes to the elements equal to the maximum; ties split it equally.
@@ -233,8 +234,8 @@ struct MaxTo {
   }
 };
 struct BroadcastTo {
-  template <class T> static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, T* out) {
-    kernels::broadcast_rows(in[0], g.shape(id), out);
+  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+    kernels::broadcast_rows(in[0], shape, out);
   }
   static Contribs vjp(const VjpContext& c) { return {sum_to(c.grad(), c.input(0).shape())}; }
   static IndexExpr index_form(const IndexArgs& a) { return a.inputs[0]; }  // the same value at every i
@@ -251,14 +252,14 @@ OpIds register_all() {
                   VjpRule vjp, KernelTable k, Kernel<sym::Value> symbolic, IndexForm index_form) {
     return register_op({.name = name, .arity = 2, .notation = Notation::Infix, .symbol = symbol, .precedence = prec,
                         .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k,
-                        .symbolic = symbolic, .index_form = index_form});
+                        .row_wise = true, .symbolic = symbolic, .index_form = index_form});
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
                  Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId),
                  IndexForm index_form) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
-                        .kernels = k, .symbolic = symbolic, .index_form = index_form});
+                        .kernels = k, .row_wise = true, .symbolic = symbolic, .index_form = index_form});
   };
   ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
                   symbolic_binary<Add>(), Add::index_form);
@@ -267,11 +268,10 @@ OpIds register_all() {
   ids.mul = infix(kMul, "*", 20, "ā += ḡ·b; b̄ += ḡ·a", broadcast_shape<kMul>, Mul::vjp, binary_kernels<Mul>(),
                   symbolic_binary<Mul>(), Mul::index_form);
   ids.div = infix(kDiv, "/", 20, "ā += ḡ/b; b̄ −= ḡ·result/b", broadcast_shape<kDiv>, Div::vjp,
-                  binary_kernels<Div>(),
-                  symbolic_binary<Div>(), Div::index_form);
+                  binary_kernels<Div>(), symbolic_binary<Div>(), Div::index_form);
   ids.neg = register_op({.name = kNeg, .arity = 1, .notation = Notation::Prefix, .symbol = "-", .precedence = 30,
                          .vjp_formula = "x̄ −= ḡ", .infer_shape = same_shape<kNeg>, .vjp = Neg::vjp,
-                         .kernels = unary_kernels<Neg>(), .symbolic = symbolic_unary<Neg>(),
+                         .kernels = unary_kernels<Neg>(), .row_wise = true, .symbolic = symbolic_unary<Neg>(),
                          .index_form = Neg::index_form});
   ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>(),
                  nullptr, Exp::index_form);

@@ -42,7 +42,7 @@ const std::vector<Value>& Scalarizer::values(NodeId root) {
     } else if (const auto kernel = op_info(n.op).symbolic) {
       views.clear();
       for (NodeId in : n.inputs()) views.push_back({values_[in].data(), graph_.shape(in)});
-      kernel(graph_, id, views, out.data());
+      kernel(graph_, id, views, n.shape, out.data());
     } else {
       // No algebraic form: each element is an opaque atom standing for that node's element.
       for (std::size_t k = 0; k < size; ++k) {
