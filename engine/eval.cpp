@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <type_traits>
 
 #include "engine/op.hpp"
@@ -12,19 +13,44 @@ namespace ddx {
 
 namespace {
 
-// Index of the first non-finite element of out[0, n), or −1. For float and
-// double a branch-free scan finds whether there is one first (x − x is 0
-// exactly for finite x), so the common case is one vectorized pass.
+// Index of the first non-finite element of out[0, n), or −1.
 template <class T> std::int64_t first_nonfinite(const T* out, std::int64_t n) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    unsigned bad = 0;
-    for (std::int64_t k = 0; k < n; ++k) bad |= static_cast<unsigned>(out[k] - out[k] != T(0));
-    if (!bad) return -1;
-  }
   for (std::int64_t k = 0; k < n; ++k)
     if (!is_finite(out[k])) return k;
   return -1;
 }
+
+}  // namespace
+
+// Whether any value of a run is not finite, found cheaply at float and
+// double: every value is folded into a few independent lanes (x − x is 0
+// for a finite x and NaN otherwise), with no reduction per node. A run whose
+// lanes end up NaN runs again checking node by node (non-finite values are
+// the rare case).
+template <class T> class FiniteLanes {
+ public:
+  static constexpr bool kUsed = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+  void fold(const T* x, std::int64_t n) {
+    std::array<T, kLanes> lane = lane_;  // a local copy: x cannot alias it, so the loop vectorizes
+    std::int64_t k = 0;
+    for (; k + static_cast<std::int64_t>(kLanes) <= n; k += kLanes)
+      for (std::size_t l = 0; l < kLanes; ++l) lane[l] += x[k + l] - x[k + l];
+    for (std::size_t l = 0; k + static_cast<std::int64_t>(l) < n; ++l) lane[l] += x[k + l] - x[k + l];
+    lane_ = lane;
+  }
+  bool all_finite() const {
+    T total(0);
+    for (const T& x : lane_) total += x;
+    return total == T(0);
+  }
+
+ private:
+  static constexpr std::size_t kLanes = std::max<std::size_t>(1, 64 / sizeof(T));  // one cache line
+  std::array<T, kLanes> lane_{};
+};
+
+namespace {
 
 // Buffers handed out by liveness: a value takes the smallest free buffer that
 // fits, else the largest free one (grown), else a new one; a pinned value
@@ -178,16 +204,29 @@ template <class T> void Evaluation<T>::rerun(const Bindings<T>& bindings) { run(
 
 template <class T> void Evaluation<T>::run(const Bindings<T>& bindings, bool first) {
   nonfinite_.reset();
+  if constexpr (FiniteLanes<T>::kUsed) {
+    FiniteLanes<T> lanes;
+    execute(bindings, first, &lanes);
+    if (lanes.all_finite()) return;
+    first = false;  // the constants are converted
+  }
+  execute(bindings, first, nullptr);
+}
+
+template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool first, FiniteLanes<T>* lanes) {
   for (const Step& step : steps_) {
     if (step.blocked) {
-      run_blocks(step);
+      run_blocks(step, lanes);
       continue;
     }
     const NodeId id = order_[step.begin];
     run_node(id, bindings, first);
-    if (!nonfinite_) {
-      const T* out = data_of(id);
-      const std::int64_t k = first_nonfinite(out, graph_->shape(id).size());
+    const T* out = data_of(id);
+    const std::int64_t size = graph_->shape(id).size();
+    if (lanes) {
+      lanes->fold(out, size);
+    } else if (!nonfinite_) {
+      const std::int64_t k = first_nonfinite(out, size);
       if (k >= 0) nonfinite_ = NonFinite{id, k, format_scalar(out[k])};
     }
   }
@@ -232,11 +271,12 @@ template <class T> TensorView<T> Evaluation<T>::block_view(NodeId id, std::int64
   return {data, s};  // one row, broadcast to every row
 }
 
-template <class T> void Evaluation<T>::run_blocks(const Step& step) {
+template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<T>* lanes) {
   const Graph& g = *graph_;
-  // The first bad element of each node of the chain, found block by block;
-  // the chain's first node in order_ with one is reported.
-  std::vector<std::optional<NonFinite>> bad(nonfinite_ ? 0 : step.end - step.begin);
+  // Unless the lanes take them: the first bad element of each node of the
+  // chain, found block by block; the chain's first node in order_ with one
+  // is reported.
+  std::vector<std::optional<NonFinite>> bad(nonfinite_ || lanes ? 0 : step.end - step.begin);
   for (std::int64_t row = 0; row < batch_rows_; row += block_rows_) {
     const std::int64_t rows = std::min(block_rows_, batch_rows_ - row);
     for (std::size_t p = step.begin; p < step.end; ++p) {
@@ -248,6 +288,7 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step) {
       for (NodeId in : n.inputs()) views[count++] = block_view(in, row, rows);
       T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
       op_info(n.op).template kernel<T>()(g, id, std::span(views, count), Shape::matrix(rows, cols), out);
+      if (lanes) lanes->fold(out, rows * cols);
       if (bad.empty() || bad[p - step.begin]) continue;
       const std::int64_t k = first_nonfinite(out, rows * cols);
       if (k >= 0) bad[p - step.begin] = NonFinite{id, row * cols + k, format_scalar(out[k])};

@@ -54,6 +54,8 @@ enum class Keep {
   Roots,  // only the roots; intermediates share buffers planned by liveness
 };
 
+template <class T> class FiniteLanes;  // engine/eval.cpp
+
 template <class T> class Evaluation {
  public:
   Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep = Keep::All);
@@ -95,8 +97,11 @@ template <class T> class Evaluation {
 
   void plan_lean(std::span<const NodeId> roots);
   void run(const Bindings<T>& bindings, bool first);
+  // One pass over the steps; with lanes, non-finite values are only noted
+  // there, else the first node producing one is found.
+  void execute(const Bindings<T>& bindings, bool first, FiniteLanes<T>* lanes);
   void run_node(NodeId id, const Bindings<T>& bindings, bool first);
-  void run_blocks(const Step& step);
+  void run_blocks(const Step& step, FiniteLanes<T>* lanes);
   TensorView<T> block_view(NodeId id, std::int64_t row, std::int64_t rows) const;
   const T* data_of(NodeId id) const { return slot_[id] >= 0 ? data_[slot_[id]].data() : bound_[id]; }
 
