@@ -86,10 +86,6 @@ class BufferPlan {
   std::vector<std::int32_t> pool_;  // free buffers
 };
 
-// About this many elements per block of rows: the values of one block of a
-// chain then stay in the core's cache from one node to the next.
-constexpr std::int64_t kBlockElements = 4096;
-
 }  // namespace
 
 template <class T>
@@ -121,8 +117,11 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     return n.op != kVarOp && n.op != kConstOp && op_info(n.op).row_wise && n.shape.rank == 2 && n.shape.rows() > 1;
   };
   std::int64_t largest = 0;
-  for (NodeId id : order_)
-    if (row_wise(id) && g.shape(id).size() > largest) largest = g.shape(id).size(), batch_rows_ = g.shape(id).rows();
+  for (NodeId id : order_) {
+    if (!row_wise(id) || g.shape(id).size() <= largest) continue;
+    largest = g.shape(id).size();
+    batch_rows_ = g.shape(id).rows();
+  }
   // Blocked: a row-wise node of the batch's rows whose inputs have those rows
   // or one row.
   std::vector<bool> blocked(g.size(), false);
@@ -141,15 +140,18 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     std::fill(blocked.begin(), blocked.end(), false);
   }
 
-  // Phases: blocked nodes odd, the others even, each node in the first phase
-  // after all its inputs' (a whole-value node waits for the blocks it reads
-  // to be complete). Sorting by phase keeps the order topological and makes
-  // each phase of blocked nodes one chain.
+  // Phases: blocked nodes odd, the others even. A node takes the latest phase
+  // of its inputs when it is of the same kind (a blocked node joins that
+  // chain, a whole-value node runs after it), else the next one (a blocked
+  // node starts a chain after the whole values it reads, a whole-value node
+  // waits for the chain it reads to be complete). Sorting by phase keeps the
+  // order topological and makes each odd phase one chain.
   std::vector<int> phase(g.size(), 0);
   for (NodeId id : order_) {
     int p = 0;
     for (NodeId in : g.node(id).inputs()) p = std::max(p, phase[in]);
-    phase[id] = p + ((p % 2 == 1) != blocked[id] ? 1 : 0);
+    const bool chain = p % 2 == 1;
+    phase[id] = chain == blocked[id] ? p : p + 1;
   }
   std::stable_sort(order_.begin(), order_.end(), [&](NodeId a, NodeId b) { return phase[a] < phase[b]; });
   std::vector<std::size_t> step_of(g.size(), 0);

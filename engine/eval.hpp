@@ -54,6 +54,11 @@ enum class Keep {
   Roots,  // only the roots; intermediates share buffers planned by liveness
 };
 
+// In the lean mode, about this many elements make a block of rows: the
+// values of one block of a chain then stay in the core's cache from one node
+// to the next.
+inline constexpr std::int64_t kBlockElements = 4096;
+
 template <class T> class FiniteLanes;  // engine/eval.cpp
 
 template <class T> class Evaluation {

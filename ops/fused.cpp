@@ -94,7 +94,8 @@ struct Rows {
 };
 
 struct Softmax {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     fused::softmax(in[0].data, r.count, r.length, out);
   }
@@ -111,7 +112,8 @@ struct Softmax {
 };
 
 struct LogSoftmax {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     fused::log_softmax(in[0].data, r.count, r.length, out);
   }
@@ -128,7 +130,8 @@ struct LogSoftmax {
 };
 
 struct LogSumExp {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     fused::log_sum_exp(in[0].data, r.count, r.length, out);
   }
@@ -149,7 +152,8 @@ struct LogSumExp {
 
 struct CrossEntropy {
   // The mean over the rows of each row's loss: a sum of B terms divided once.
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape&, T* out) {
     const Rows r(in[0].shape);
     const T total = fused::cross_entropy(in[0].data, in[1].data, r.count, r.length, static_cast<T*>(nullptr), T(1));
     out[0] = r.count == 1 ? total : T(total / T(r.count));
@@ -222,10 +226,10 @@ struct CrossEntropyGrad {
 FusedOpIds register_all() {
   // All but the loss (one value for the whole batch) work row by row.
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
-                 Kernel<Value> symbolic, IndexForm index_form) {
+                 Kernel<Value> symbolic, IndexForm index_form, bool row_wise = true) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k,
-                        .row_wise = name != kCrossEntropy, .symbolic = symbolic, .index_form = index_form});
+                        .row_wise = row_wise, .symbolic = symbolic, .index_form = index_form});
   };
   FusedOpIds ids{};
   ids.softmax = call(kSoftmax, 1, "z̄ += result·(ḡ − Σ ḡ·result)", logits_shape<kSoftmax>, Softmax::vjp,
@@ -240,7 +244,8 @@ FusedOpIds register_all() {
            CrossEntropyGrad::index_form);
   ids.softmax_cross_entropy =
       call(kCrossEntropy, 2, "z̄ += ḡ·(p·Σy − y)/B; ȳ −= ḡ·log_softmax(z)/B", scalar_loss_shape<kCrossEntropy>,
-           CrossEntropy::vjp, kernels::kernel_table<CrossEntropy>(), &CrossEntropy::symbolic, CrossEntropy::index_form);
+           CrossEntropy::vjp, kernels::kernel_table<CrossEntropy>(), &CrossEntropy::symbolic, CrossEntropy::index_form,
+           /*row_wise=*/false);
   return ids;
 }
 

@@ -100,7 +100,8 @@ constexpr char kAdd[] = "add", kSub[] = "sub", kMul[] = "mul", kDiv[] = "div", k
                kEqual[] = "equal", kStop[] = "stop_gradient";
 
 template <class Math> struct Binary {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     map_binary(in[0], in[1], shape, out, [](const T& a, const T& b) { return T(Math::apply(a, b)); });
   }
 };
@@ -188,7 +189,8 @@ struct StopGradient {
 // ---- reductions and broadcasting -------------------------------------------
 
 struct SumTo {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     kernels::reduce_to(in[0], shape, out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
   }
   // The same sum over canonical polynomials, gathering all terms before
@@ -213,7 +215,8 @@ struct SumTo {
   }
 };
 struct MaxTo {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     // NaN wins, so a NaN input is not hidden by the maximum.
     kernels::reduce_to(in[0], shape, out, T(-std::numeric_limits<T>::infinity()),
                        [](const T& acc, const T& x) { return (x > acc || x != x) && acc == acc ? x : acc; });
@@ -234,7 +237,8 @@ struct MaxTo {
   }
 };
 struct BroadcastTo {
-  template <class T> static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
+  template <class T>
+  static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     kernels::broadcast_rows(in[0], shape, out);
   }
   static Contribs vjp(const VjpContext& c) { return {sum_to(c.grad(), c.input(0).shape())}; }

@@ -99,9 +99,12 @@ TEST(EvalArena, MultiprecisionValuesAgree) {
   EXPECT_EQ(all.value(f.grad_z), lean.value(f.grad_z));
 }
 
-// Rows of 300 make blocks of 4096 / 300 = 13 rows: 40 rows are three full
-// blocks and one of one row.
+// Rows of 300 make blocks of kBlockElements / 300 rows (13): 40 rows are
+// some full blocks and a shorter last one.
 constexpr std::int64_t kRows = 40, kClasses = 300;
+constexpr std::int64_t kBlockRows = kBlockElements / kClasses;
+static_assert(kBlockRows > 1 && kRows > 2 * kBlockRows && kRows % kBlockRows != 0,
+              "the tests need several blocks of rows and a partial last one");
 
 template <class T> void expect_blocks_match_node_by_node(bool stable) {
   SoftmaxCeGraph f(kRows, kClasses, stable);
@@ -109,7 +112,7 @@ template <class T> void expect_blocks_match_node_by_node(bool stable) {
   const Bindings<T> b = point<T>(kRows, kClasses, 5);
   const Evaluation<T> all(f.g, roots, b);
   const Evaluation<T> lean(f.g, roots, b, Keep::Roots);
-  EXPECT_EQ(lean.block_rows(), 13);
+  EXPECT_EQ(lean.block_rows(), kBlockRows);
   EXPECT_EQ(all.block_rows(), 0);
   // Bit for bit: each row comes from the same kernel on the same row.
   EXPECT_EQ(all.value(roots[0]), lean.value(roots[0]));
@@ -130,15 +133,15 @@ TEST(EvalArena, BlocksKeepWholeValuesOnlyForWhatLeavesTheChain) {
   EXPECT_EQ(Evaluation<double>(small.g, small_roots, point<double>(4, 5, 1), Keep::Roots).block_rows(), 0);
   // Whole values: z, y, the seed −1/B spread over the batch (a constant),
   // y·log p (summed over the batch for the loss), the gradient (a root) and
-  // a few scalars; everything else of the chain lives in about five block
-  // buffers of 13 rows. Node by node, the lean mode holds about nine values
-  // of the batch's size.
+  // a few scalars; everything else of the chain lives in a few block
+  // buffers. Node by node, the lean mode would hold more values of the
+  // batch's size than these five.
   constexpr std::int64_t rows = 400;
   SoftmaxCeGraph f(rows, kClasses);
   const NodeId roots[] = {f.loss.id(), f.grad_z};
   const Evaluation<double> lean(f.g, roots, point<double>(rows, kClasses, 5), Keep::Roots);
-  EXPECT_EQ(lean.block_rows(), 13);
-  EXPECT_LT(lean.held_elements(), 5u * rows * kClasses + 8u * 13 * kClasses);
+  EXPECT_EQ(lean.block_rows(), kBlockRows);
+  EXPECT_LT(lean.held_elements(), 5u * rows * kClasses + 8u * kBlockRows * kClasses);
 }
 
 TEST(EvalArena, ABatchWideValueSplitsTheChain) {
@@ -166,10 +169,9 @@ TEST(EvalArena, BlocksReportTheNonFiniteNodeAndElementOfNodeByNode) {
   SoftmaxCeGraph f(kRows, kClasses);
   const NodeId roots[] = {f.loss.id(), f.grad_z};
   Bindings<float> b = point<float>(kRows, kClasses, 5);
-  // exp overflows in the fourth block (row 30); log, later in order, meets
-  // p = 0 already in the first block (row 2): the report names exp, as node
-  // by node.
-  b["z"][30 * kClasses + 17] = 200.0f;
+  // exp overflows in the third block; log, later in order, meets p = 0
+  // already in the first block: the report names exp, as node by node.
+  b["z"][(2 * kBlockRows + 4) * kClasses + 17] = 200.0f;
   b["z"][2 * kClasses + 4] = -200.0f;
   const Evaluation<float> all(f.g, roots, b);
   const Evaluation<float> lean(f.g, roots, b, Keep::Roots);

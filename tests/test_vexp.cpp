@@ -210,7 +210,8 @@ TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesAt50Digits) { expect
 // (test_vexp_native); without one divide is the division itself.
 template <class T> void expect_divide_exact() {
 #if !defined(__FMA__)
-  GTEST_SKIP() << "built without a fused multiply–add: divide is the division (test_vexp_native checks the other path)";
+  GTEST_SKIP() << "built without a fused multiply–add: divide is the division "
+                  "(test_vexp_native checks the other path)";
 #endif
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
