@@ -7,6 +7,7 @@
 
 #include "engine/index/index_expr.hpp"
 #include "engine/print.hpp"
+#include "ops/crmath.hpp"
 #include "ops/fused.hpp"
 #include "ops/kernels.hpp"
 
@@ -105,10 +106,14 @@ template <class Math> struct Binary {
     map_binary(in[0], in[1], shape, out, [](const T& a, const T& b) { return T(Math::apply(a, b)); });
   }
 };
+// Ops with an array form (exp, log) run it over the whole input at once.
 template <class Math> struct Unary {
   template <class T>
   static void forward(const Graph& g, NodeId id, std::span<const TensorView<T>> in, const Shape&, T* out) {
-    map_unary(in[0], out, [&](const T& x) { return T(Math::apply(x, g, id)); });
+    if constexpr (requires { Math::map(in[0].data, out, std::int64_t{}); })
+      Math::map(in[0].data, out, in[0].shape.size());
+    else
+      map_unary(in[0], out, [&](const T& x) { return T(Math::apply(x, g, id)); });
   }
 };
 
@@ -146,19 +151,16 @@ struct Neg {
   static Contribs vjp(const VjpContext& c) { return {-c.grad()}; }
   static IndexExpr index_form(const IndexArgs& a) { return index::negate(a.inputs[0]); }
 };
+// exp and log are correctly rounded at float and double (ops/crmath.hpp).
 struct Exp {
-  template <class T> static T apply(const T& x, const Graph&, NodeId) {
-    using std::exp;
-    return exp(x);
-  }
+  template <class T> static T apply(const T& x, const Graph&, NodeId) { return cr::exp_of(x); }
+  template <class T> static void map(const T* x, T* out, std::int64_t n) { cr::exp_of(x, out, n); }
   static Contribs vjp(const VjpContext& c) { return {c.grad() * c.result()}; }
   static IndexExpr index_form(const IndexArgs& a) { return index::exp_of(a.inputs[0]); }
 };
 struct Log {
-  template <class T> static T apply(const T& x, const Graph&, NodeId) {
-    using std::log;
-    return log(x);
-  }
+  template <class T> static T apply(const T& x, const Graph&, NodeId) { return cr::log_of(x); }
+  template <class T> static void map(const T* x, T* out, std::int64_t n) { cr::log_of(x, out, n); }
   static Contribs vjp(const VjpContext& c) { return {c.grad() / c.input(0)}; }
   static IndexExpr index_form(const IndexArgs& a) { return index::log_of(a.inputs[0]); }
 };

@@ -11,6 +11,7 @@
 
 #include "engine/graph.hpp"
 #include "engine/symbolic/poly.hpp"
+#include "ops/crmath.hpp"  // exp and log at each precision, as the graph evaluates them
 
 namespace ddx::sym {
 
@@ -60,11 +61,9 @@ template <class T> class PolyEvaluator {
   T atom_value(AtomId id) {
     while (values_.size() <= id) {
       const Atom& a = ctx_.atom(static_cast<AtomId>(values_.size()));
-      using std::exp;
-      using std::log;
       switch (a.kind) {
-        case AtomKind::Exp: values_.push_back(exp(value(a.arg))); break;
-        case AtomKind::Log: values_.push_back(log(value(a.arg))); break;
+        case AtomKind::Exp: values_.push_back(cr::exp_of(value(a.arg))); break;
+        case AtomKind::Log: values_.push_back(cr::log_of(value(a.arg))); break;
         case AtomKind::Defined: values_.push_back(value(a.arg)); break;
         default: values_.push_back(leaf_(a));
       }

@@ -1,0 +1,386 @@
+// Correctly rounded exp and log (see ops/crmath.hpp): the fast paths with
+// their error bounds, the tables they read, and the 50-digit path.
+//
+// Notation: a double-word value is hi + lo with |lo| ≤ ulp(hi)/2. The exact
+// transformations used (this file is compiled with -ffp-contract=off, so no
+// a·b + c is fused behind their back):
+// - Fast2Sum(a, b), |a| ≥ |b|: s = a + b, e = b − (s − a), s + e = a + b;
+// - TwoSum(a, b), any order: the six-operation form;
+// - TwoProd(a, b): p = a·b, e = fma(a, b, −p) (or Dekker's splitting without
+//   a hardware FMA), p + e = a·b.
+#include "ops/crmath.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <limits>
+
+#include "engine/scalar.hpp"
+#include "ops/vexp.hpp"
+#include "ops/vlog.hpp"
+
+namespace ddx::cr {
+namespace {
+
+using vexp::detail::select;
+
+// ---- exact transformations ---------------------------------------------------
+
+[[gnu::always_inline]] inline double two_prod_error(double a, double b, double p) {
+#if defined(__FMA__)
+  return __builtin_fma(a, b, -p);
+#else
+  // Dekker: a and b split into 26-bit halves whose products are exact.
+  constexpr double split = 134217729.0;  // 2²⁷ + 1
+  const double ca = split * a, cb = split * b;
+  const double ah = ca - (ca - a), al = a - ah;
+  const double bh = cb - (cb - b), bl = b - bh;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+struct Sum2 {
+  double hi, lo;
+};
+[[gnu::always_inline]] inline Sum2 fast_two_sum(double a, double b) {
+  const double s = a + b;
+  return {s, b - (s - a)};
+}
+[[gnu::always_inline]] inline Sum2 two_sum(double a, double b) {
+  const double s = a + b;
+  const double bb = s - a;
+  return {s, (a - (s - bb)) + (b - bb)};
+}
+
+std::atomic<std::uint64_t> slow_calls{0};
+
+// ---- the 50-digit path ------------------------------------------------------------
+
+// v rounded to nearest in T (ties cannot occur: exp and log of a float or
+// double other than the exact cases are irrational): Boost's conversion or a
+// neighbour of it, whichever is nearest, compared exactly at 50 digits.
+template <class T> T round_nearest(const Float50& v) {
+  constexpr T max = std::numeric_limits<T>::max();
+  const Float50 top = Float50(max) + (Float50(max) - Float50(std::nextafter(max, T(0)))) / 2;
+  if (abs(v) >= top) return v > 0 ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
+  T c = v.template convert_to<T>();
+  if (std::isinf(c)) c = std::copysign(max, c);
+  T best = c;
+  for (T neighbour : {std::nextafter(c, -max), std::nextafter(c, max)})
+    if (abs(Float50(neighbour) - v) < abs(Float50(best) - v)) best = neighbour;
+  return best;
+}
+
+template <class T> [[gnu::noinline]] T exp_slow(T x) {
+  slow_calls.fetch_add(1, std::memory_order_relaxed);
+  if (std::isnan(x)) return x;
+  if (x == 0) return T(1);
+  // Far beyond the limits the answer is plain (and Float50's exp need not
+  // be asked for 2^±10⁵⁰⁰⁰): exp(x) rounds to 0 below −1075·ln 2 and
+  // overflows above 1024·ln 2, for float already at −150·ln 2 and 128·ln 2.
+  if (x < T(-800)) return T(0);
+  if (x > T(800)) return std::numeric_limits<T>::infinity();
+  return round_nearest<T>(boost::multiprecision::exp(Float50(x)));
+}
+
+template <class T> [[gnu::noinline]] T log_slow(T x) {
+  slow_calls.fetch_add(1, std::memory_order_relaxed);
+  if (std::isnan(x)) return x;
+  if (x < 0) return std::numeric_limits<T>::quiet_NaN();
+  if (x == 0) return -std::numeric_limits<T>::infinity();
+  if (std::isinf(x)) return x;
+  if (x == 1) return T(0);
+  return round_nearest<T>(boost::multiprecision::log(Float50(x)));
+}
+
+// ---- double exp -------------------------------------------------------------------
+//
+// exp(x) = 2^m · 2^(j/128) · exp(r), n = 128·m + j = round(128·x/ln 2),
+// r = x − n·ln2/128, |r| ≤ ln2/256 + tiny < 2^−8.52.
+// - ln2/128 = L1 + L2 + L3 with L1 and L2 of 35 significant bits, so n·L1
+//   and n·L2 are exact (|n| < 2¹⁷); x − n·L1 is exact (Sterbenz), and
+//   r = rh + rl comes from TwoSum(x − n·L1, −n·L2) and −n·L3, to 2⁻¹⁰⁰.
+// - exp(r) − 1 = rh + rh²/2 + rh³·P(rh) + rl·(1 + rh) with P the Taylor
+//   terms 1/3! … 1/7! (truncation < 2⁻⁸³): rh² exact by TwoProd, rh + rh²/2
+//   by Fast2Sum, giving e = e_hi + e_lo with the rest (< 2⁻²⁷) in e_lo, its
+//   roundings < 2⁻⁷⁹.
+// - 2^(j/128) = Th + Tl, a double-word table computed at 50 digits.
+// - T·(1 + e) = Th + Th·e_hi (TwoProd, then Fast2Sum with Th) + a tail
+//   Th·e_lo + Tl·(1 + e_hi) + the two low parts (< 2⁻²⁶, its roundings
+//   < 2⁻⁷⁸).
+// The double-word result S + tail, S in [1, 2), is within 2⁻⁷⁶ (relative) of
+// exp(x)/2^m; the rounding test allows 2⁻⁷⁰. Multiplying by 2^m is exact
+// for x in [−708, 709], where exp(x) is a normal double.
+
+struct ExpTable {
+  double hi[128], lo[128];
+  double L1, L2, L3;
+};
+
+double round_to_bits(const Float50& v, int bits) {
+  int e;
+  frexp(v, &e);
+  const Float50 unit = ldexp(Float50(1), e - bits);
+  return static_cast<double>(round(v / unit) * unit);
+}
+
+[[gnu::noinline]] const ExpTable& exp_table() {
+  static const ExpTable table = [] {
+    ExpTable t{};
+    for (int j = 0; j < 128; ++j) {
+      const Float50 v = boost::multiprecision::exp(Float50(j) / 128 * boost::multiprecision::log(Float50(2)));
+      t.hi[j] = static_cast<double>(v);
+      t.lo[j] = static_cast<double>(v - t.hi[j]);
+    }
+    const Float50 step = boost::multiprecision::log(Float50(2)) / 128;
+    t.L1 = round_to_bits(step, 35);
+    t.L2 = round_to_bits(step - t.L1, 35);
+    t.L3 = static_cast<double>(step - t.L1 - t.L2);
+    return t;
+  }();
+  return table;
+}
+
+constexpr double kExpMin = -708.0, kExpMax = 709.0;
+
+// The fast paths return the value and set `failed` to 1 when the rounding test
+// failed (0 otherwise): an integer as wide as the value, so that a loop over
+// values and flags vectorizes.
+[[gnu::always_inline]] inline double exp_fast(double x, const ExpTable& t, std::int64_t& failed) {
+  constexpr double inv_step = 184.66496523378731;  // 128/ln 2 (any nearby value keeps r small)
+  constexpr double shifter = 0x1.8p52;
+  const bool in_range = (x >= kExpMin) & (x <= kExpMax);
+  const double xc = select(in_range, x, 0.0);
+  const double tt = xc * inv_step + shifter;
+  const double nd = tt - shifter;
+  const std::int64_t n = std::bit_cast<std::int64_t>(tt) - std::bit_cast<std::int64_t>(shifter);
+  const std::int64_t j = n & 127, m = n >> 7;
+
+  const double r1 = xc - nd * t.L1;
+  const Sum2 r = two_sum(r1, -(nd * t.L2));
+  const double rh = r.hi, rl = r.lo - nd * t.L3;
+
+  const double sq = rh * rh, sqe = two_prod_error(rh, rh, sq);
+  double p = 1.0 / 5040.0;
+  p = p * rh + 1.0 / 720.0;
+  p = p * rh + 1.0 / 120.0;
+  p = p * rh + 1.0 / 24.0;
+  p = p * rh + 1.0 / 6.0;
+  const Sum2 e = fast_two_sum(rh, 0.5 * sq);
+  const double e_lo = e.lo + (((0.5 * sqe + rl) + rl * rh) + (sq * rh) * p);
+
+  const double th = t.hi[j], tl = t.lo[j];
+  const double prod = th * e.hi, prod_err = two_prod_error(th, e.hi, prod);
+  const Sum2 s = fast_two_sum(th, prod);
+  const double tail = s.lo + (prod_err + (th * e_lo + (tl + tl * e.hi)));
+
+  const double eps = s.hi * 0x1p-70;
+  const double y1 = s.hi + (tail + eps), y2 = s.hi + (tail - eps);
+  failed = !(in_range & (y1 == y2));
+  return y1 * std::bit_cast<double>((m + 1023) << 52);
+}
+
+// ---- double log -------------------------------------------------------------------
+//
+// x = 2^k · z with z in [c0, 2·c0), c0 = 0x1.6ap−1 ≈ 0.707 (so no
+// cancellation between k·ln 2 and log z), read from the bit pattern; the
+// next 8 bits after c0's pick one of 256 subintervals of z, each with a
+// double invc ≈ 1/(its midpoint) and log(1/invc) = −log invc as a double-word
+// table computed at 50 digits. The two subintervals that meet at 1 use
+// invc = 1, so that near x = 1 the result is log1p(z − 1) alone (no
+// cancellation against a table value).
+// - r = z·invc − 1 = rh + rl exactly: TwoProd, and z·invc − 1 is exact
+//   (Sterbenz); |r| < 2⁻⁸.
+// - log1p(r) = rh − rh²/2 + rh³/3 + rh⁴·Q(rh) + rl·(1 − rh + rh²), Q the
+//   series terms −1/4 … 1/9 (truncation < 2⁻⁸³ relative): rh² exact, rh³/3
+//   as a double-word (TwoProd twice, 1/3 as two doubles), the three leading
+//   terms summed by Fast2Sum.
+// - k·ln2_hi (42 bits: exact) + log(1/invc)_hi + the leading sum by TwoSum;
+//   the low parts, k·ln2_lo and the table's low part form the tail.
+// Relative error below 2⁻⁷⁵ (the result is ≥ 2⁻⁹·0.99 in size unless z is
+// in the two invc = 1 subintervals, where every term is relative to r); the
+// rounding test allows 2⁻⁷⁰.
+
+struct LogTable {
+  double invc[256], hi[256], lo[256];
+  double ln2_hi, ln2_lo, third_hi, third_lo;
+};
+
+constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
+
+[[gnu::noinline]] const LogTable& log_table() {
+  static const LogTable table = [] {
+    LogTable t{};
+    for (std::uint64_t j = 0; j < 256; ++j) {
+      const double lo = std::bit_cast<double>(kLogOffset + (j << 44));
+      const double hi = std::bit_cast<double>(kLogOffset + ((j + 1) << 44));
+      const bool meets_one = lo == 1.0 || hi == 1.0;
+      t.invc[j] = meets_one ? 1.0 : static_cast<double>(2 / (Float50(lo) + Float50(hi)));
+      const Float50 v = -boost::multiprecision::log(Float50(t.invc[j]));
+      t.hi[j] = static_cast<double>(v);
+      t.lo[j] = static_cast<double>(v - t.hi[j]);
+    }
+    const Float50 ln2 = boost::multiprecision::log(Float50(2));
+    t.ln2_hi = round_to_bits(ln2, 42);
+    t.ln2_lo = static_cast<double>(ln2 - t.ln2_hi);
+    t.third_hi = static_cast<double>(Float50(1) / 3);
+    t.third_lo = static_cast<double>(Float50(1) / 3 - t.third_hi);
+    return t;
+  }();
+  return table;
+}
+
+[[gnu::always_inline]] inline double log_fast(double x, const LogTable& t, std::int64_t& failed) {
+  const bool in_range = (x >= std::numeric_limits<double>::min()) & (x <= std::numeric_limits<double>::max());
+  const std::uint64_t ix = std::bit_cast<std::uint64_t>(select(in_range, x, 1.0));
+  const std::uint64_t tmp = ix - kLogOffset;
+  const std::int64_t k = static_cast<std::int64_t>(tmp) >> 52;
+  const std::uint64_t j = (tmp >> 44) & 255;
+  const double z = std::bit_cast<double>(ix - (static_cast<std::uint64_t>(k) << 52));
+  const double kd = static_cast<double>(k);
+
+  const double invc = t.invc[j];
+  const double pz = z * invc;
+  const double rl = two_prod_error(z, invc, pz);
+  const double rh = pz - 1.0;
+
+  const double sq = rh * rh, sqe = two_prod_error(rh, rh, sq);
+  const double cube = sq * rh, cube_err = two_prod_error(sq, rh, cube) + sqe * rh;
+  const double c3 = cube * t.third_hi;
+  const double c3_err = two_prod_error(cube, t.third_hi, c3) + (cube * t.third_lo + cube_err * t.third_hi);
+  double q = 1.0 / 9.0;
+  q = q * rh - 1.0 / 8.0;
+  q = q * rh + 1.0 / 7.0;
+  q = q * rh - 1.0 / 6.0;
+  q = q * rh + 1.0 / 5.0;
+  q = q * rh - 1.0 / 4.0;
+  const Sum2 s1 = fast_two_sum(rh, -0.5 * sq);
+  const Sum2 s2 = fast_two_sum(s1.hi, c3);
+  const double lead_lo =
+      (s1.lo + s2.lo) + ((c3_err - 0.5 * sqe) + ((sq * sq) * q + rl * ((1.0 - rh) + sq)));
+
+  const Sum2 a = two_sum(kd * t.ln2_hi, t.hi[j]);
+  const Sum2 b = two_sum(a.hi, s2.hi);
+  const double tail = (a.lo + b.lo) + ((lead_lo + t.lo[j]) + kd * t.ln2_lo);
+
+  const double eps = std::abs(b.hi) * 0x1p-70;
+  const double y1 = b.hi + (tail + eps), y2 = b.hi + (tail - eps);
+  failed = !(in_range & (y1 == y2));
+  return y1;
+}
+
+// ---- float: the double-precision kernels, rounded once ------------------------
+//
+// vexp::exp and vexp::log at double are within 1 ulp of double (2⁻⁵² relative)
+// of the true value; the float is correctly rounded when y·(1 ± 2⁻⁴⁹), eight
+// times that bound, round to the same float (the interval is wide enough
+// that rounding through double cannot land on a float midpoint unnoticed).
+
+[[gnu::always_inline]] inline float round_checked(double y, bool valid, std::int32_t& failed) {
+  const double margin = std::abs(y) * 0x1p-49;
+  const float lo = static_cast<float>(y - margin), hi = static_cast<float>(y + margin);
+  failed = !(valid & (lo == hi));
+  return lo;
+}
+
+[[gnu::always_inline]] inline float exp_fast(float x, std::int32_t& failed) {
+  // Beyond [−104, 89] exp rounds to 0 or overflows: the slow path says which.
+  const bool in_range = (x >= -104.0f) & (x <= 89.0f);
+  return round_checked(vexp::exp(static_cast<double>(select(in_range, x, 0.0f))), in_range, failed);
+}
+
+[[gnu::always_inline]] inline float log_fast(float x, std::int32_t& failed) {
+  // Subnormal floats are normal doubles: only x ≤ 0, inf and NaN leave.
+  const bool in_range = (x > 0.0f) & (x <= std::numeric_limits<float>::max());
+  return round_checked(vexp::log(static_cast<double>(select(in_range, x, 1.0f))), in_range, failed);
+}
+
+// ---- arrays -------------------------------------------------------------------
+
+// The fast path over 64 elements at a time, then, only in a chunk where some
+// element failed its test, each element again: its fast value if that passed,
+// the slow path's otherwise. The chunk's arguments and results live in local
+// arrays: out may alias x, and the vectorizer can see that the stores do not
+// touch the tables the fast path reads. Flattened: the fast path must be
+// inlined into the loop for it to vectorize (the slow path is noinline).
+template <class T, class Fast, class Slow>
+[[gnu::always_inline]] inline void map_checked(const T* x, T* out, std::int64_t n, Fast fast, Slow slow) {
+  constexpr std::int64_t kChunk = 64;
+  alignas(64) T args[kChunk], values[kChunk];
+  using Flag = std::conditional_t<sizeof(T) == 8, std::int64_t, std::int32_t>;
+  for (std::int64_t base = 0; base < n; base += kChunk) {
+    const std::int64_t m = std::min(kChunk, n - base);
+    std::copy(x + base, x + base + m, args);
+    Flag any = 0;
+    for (std::int64_t i = 0; i < m; ++i) {
+      Flag failed;
+      values[i] = fast(args[i], failed);
+      any |= failed;
+    }
+    if (any)
+      for (std::int64_t i = 0; i < m; ++i) {
+        Flag failed;
+        const T y = fast(args[i], failed);
+        values[i] = failed ? slow(args[i]) : y;
+      }
+    std::copy(values, values + m, out + base);
+  }
+}
+
+}  // namespace
+
+std::uint64_t slow_path_count() { return slow_calls.load(std::memory_order_relaxed); }
+
+double exp(double x) {
+  std::int64_t failed;
+  const double y = exp_fast(x, exp_table(), failed);
+  return failed ? exp_slow(x) : y;
+}
+float exp(float x) {
+  std::int32_t failed;
+  const float y = exp_fast(x, failed);
+  return failed ? exp_slow(x) : y;
+}
+double log(double x) {
+  std::int64_t failed;
+  const double y = log_fast(x, log_table(), failed);
+  return failed ? log_slow(x) : y;
+}
+float log(float x) {
+  std::int32_t failed;
+  const float y = log_fast(x, failed);
+  return failed ? log_slow(x) : y;
+}
+
+// Each array form is compiled for the baseline x86-64 and for the AVX2 and
+// AVX-512 levels (x86-64-v3 and v4), chosen at load time by the CPU; every
+// clone computes the same correctly rounded values. The tables are fetched
+// outside: the flattened clones must not inline the code that builds them.
+#if defined(__x86_64__) && !defined(__AVX2__)
+#define DDX_VECTOR_CLONES [[gnu::target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4"), gnu::flatten]]
+#else
+#define DDX_VECTOR_CLONES [[gnu::flatten]]
+#endif
+
+namespace {
+DDX_VECTOR_CLONES void exp_array(const ExpTable& t, const double* x, double* out, std::int64_t n) {
+  map_checked(x, out, n, [&t](double v, std::int64_t& failed) { return exp_fast(v, t, failed); }, exp_slow<double>);
+}
+DDX_VECTOR_CLONES void exp_array(const float* x, float* out, std::int64_t n) {
+  map_checked(x, out, n, [](float v, std::int32_t& failed) { return exp_fast(v, failed); }, exp_slow<float>);
+}
+DDX_VECTOR_CLONES void log_array(const LogTable& t, const double* x, double* out, std::int64_t n) {
+  map_checked(x, out, n, [&t](double v, std::int64_t& failed) { return log_fast(v, t, failed); }, log_slow<double>);
+}
+DDX_VECTOR_CLONES void log_array(const float* x, float* out, std::int64_t n) {
+  map_checked(x, out, n, [](float v, std::int32_t& failed) { return log_fast(v, failed); }, log_slow<float>);
+}
+}  // namespace
+
+void exp(const double* x, double* out, std::int64_t n) { exp_array(exp_table(), x, out, n); }
+void exp(const float* x, float* out, std::int64_t n) { exp_array(x, out, n); }
+void log(const double* x, double* out, std::int64_t n) { log_array(log_table(), x, out, n); }
+void log(const float* x, float* out, std::int64_t n) { log_array(x, out, n); }
+
+}  // namespace ddx::cr

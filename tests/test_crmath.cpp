@@ -1,0 +1,200 @@
+// The correctly rounded exp and log (ops/crmath.hpp): every result is
+// compared for equality (no tolerance: correct rounding has exactly one right
+// answer) with the true value rounded to nearest, the truth computed at 120
+// digits and rounded by comparing neighbours exactly. The samples cover the
+// whole domain, the neighbourhood of 1 for log, the subnormal and overflow
+// edges, and the arguments whose fast-path test fails (found by search), so
+// both the fast path's error bound and the 50-digit path are exercised.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <boost/multiprecision/cpp_bin_float.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "ops/crmath.hpp"
+
+namespace ddx {
+namespace {
+
+using Big = boost::multiprecision::number<boost::multiprecision::cpp_bin_float<120>>;
+
+// The truth rounded to nearest in T: Boost's conversion or a neighbour,
+// whichever is nearest (compared exactly in Big); ±inf at and beyond the
+// overflow threshold max + ulp/2.
+template <class T> T correctly_rounded(const Big& truth) {
+  constexpr T max = std::numeric_limits<T>::max();
+  if (!isfinite(truth)) return truth.convert_to<T>();  // log(0) = −inf, log(−1) = NaN, exp(inf) = inf
+  const Big threshold = Big(max) + (Big(max) - Big(std::nextafter(max, T(0)))) / 2;
+  if (truth >= threshold) return std::numeric_limits<T>::infinity();
+  T c = truth.convert_to<T>();
+  if (std::isinf(c)) c = max;
+  T best = c;
+  for (T neighbour : {std::nextafter(c, -max), std::nextafter(c, max)})
+    if (abs(Big(neighbour) - truth) < abs(Big(best) - truth)) best = neighbour;
+  return best;
+}
+
+template <class T> T true_exp(T x) { return correctly_rounded<T>(exp(Big(x))); }
+template <class T> T true_log(T x) { return correctly_rounded<T>(log(Big(x))); }
+
+// Same bits (so +0 and −0 differ), or both NaN.
+template <class T> bool same(T a, T b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>>(a) ==
+                                                  std::bit_cast<std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>>(b);
+}
+
+// Checks f(x) == truth(x) for every x, and the array form against the
+// scalar form on the same arguments (and in place); reports the first few
+// mismatches.
+template <class T, class Scalar, class Array, class Truth>
+void expect_correctly_rounded(const std::vector<T>& xs, Scalar scalar, Array array, Truth truth, const char* what) {
+  std::vector<T> out(xs.size()), in_place = xs;
+  array(xs.data(), out.data(), static_cast<std::int64_t>(xs.size()));
+  array(in_place.data(), in_place.data(), static_cast<std::int64_t>(xs.size()));
+  int wrong = 0;
+  for (std::size_t i = 0; i < xs.size() && wrong < 5; ++i) {
+    const T want = truth(xs[i]), got = scalar(xs[i]);
+    if (!same(got, want)) {
+      ++wrong;
+      ADD_FAILURE() << what << "(" << std::hexfloat << xs[i] << ") = " << got << ", correctly rounded " << want;
+    }
+    if (!same(out[i], got) || !same(in_place[i], got)) {
+      ++wrong;
+      ADD_FAILURE() << what << " over an array differs from one element at " << std::hexfloat << xs[i] << ": "
+                    << out[i] << " (in place " << in_place[i] << ") vs " << got;
+    }
+  }
+}
+
+template <class T> T uniform(std::mt19937_64& rng, T lo, T hi) {
+  return std::uniform_real_distribution<T>(lo, hi)(rng);
+}
+
+// A positive T with a uniformly random bit pattern below +inf: every binade,
+// subnormals included, equally likely.
+template <class T> T random_positive(std::mt19937_64& rng) {
+  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+  const Bits inf = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  return std::bit_cast<T>(static_cast<Bits>(rng() % inf));
+}
+
+template <class T> std::vector<T> exp_arguments(std::size_t count) {
+  std::mt19937_64 rng(20261122);
+  const T lo = std::is_same_v<T, float> ? T(-110) : T(-750), hi = std::is_same_v<T, float> ? T(90) : T(712);
+  std::vector<T> xs;
+  for (std::size_t i = 0; i < count; ++i) {
+    switch (i % 4) {
+      case 0: xs.push_back(uniform<T>(rng, lo, hi)); break;    // the whole range, both edges
+      case 1: xs.push_back(uniform<T>(rng, T(-20), T(5))); break;  // where softmax logits live
+      case 2: xs.push_back(std::ldexp(uniform<T>(rng, T(-1), T(1)), -static_cast<int>(rng() % 60))); break;  // near 0
+      default: {  // the subnormal and overflow edges
+        const T edge = (rng() & 1) ? (std::is_same_v<T, float> ? T(-87.3) : T(-708.4)) : hi - T(2.5);
+        xs.push_back(edge + uniform<T>(rng, T(-20), T(2)));
+      }
+    }
+  }
+  return xs;
+}
+
+template <class T> std::vector<T> log_arguments(std::size_t count) {
+  std::mt19937_64 rng(11222026);
+  std::vector<T> xs;
+  for (std::size_t i = 0; i < count; ++i) {
+    switch (i % 4) {
+      case 0: xs.push_back(random_positive<T>(rng)); break;  // every binade, subnormals too
+      case 1: xs.push_back(uniform<T>(rng, T(0), T(1))); break;  // probabilities
+      case 2: xs.push_back(T(1) + std::ldexp(uniform<T>(rng, T(-1), T(1)), -static_cast<int>(rng() % 40))); break;  // near 1
+      default: xs.push_back(uniform<T>(rng, T(1), T(1e4))); break;  // sums of exponentials
+    }
+  }
+  return xs;
+}
+
+template <class T> std::vector<T> special_arguments() {
+  constexpr T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  constexpr T max = std::numeric_limits<T>::max(), tiny = std::numeric_limits<T>::denorm_min();
+  constexpr T min = std::numeric_limits<T>::min();
+  return {T(0), -T(0), T(1), T(-1), T(2), T(0.5), inf, -inf, nan, max, -max, tiny, -tiny, min, T(1e-30),
+          std::nextafter(T(1), T(0)), std::nextafter(T(1), T(2))};
+}
+
+// Both kinds of sample, for the scalar and array forms.
+template <class T> void check_exp(std::size_t count) {
+  auto xs = exp_arguments<T>(count);
+  for (T s : special_arguments<T>()) xs.push_back(s);
+  expect_correctly_rounded<T>(
+      xs, [](T x) { return cr::exp(x); }, [](const T* x, T* o, std::int64_t n) { cr::exp(x, o, n); }, true_exp<T>,
+      "exp");
+}
+template <class T> void check_log(std::size_t count) {
+  auto xs = log_arguments<T>(count);
+  for (T s : special_arguments<T>()) xs.push_back(s);
+  expect_correctly_rounded<T>(
+      xs, [](T x) { return cr::log(x); }, [](const T* x, T* o, std::int64_t n) { cr::log(x, o, n); }, true_log<T>,
+      "log");
+}
+
+// 40 000 samples each: a few seconds at 120 digits.
+TEST(CorrectlyRounded, ExpDouble) { check_exp<double>(40000); }
+TEST(CorrectlyRounded, ExpFloat) { check_exp<float>(40000); }
+TEST(CorrectlyRounded, LogDouble) { check_log<double>(40000); }
+TEST(CorrectlyRounded, LogFloat) { check_log<float>(40000); }
+
+TEST(CorrectlyRounded, SpecialValues) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(cr::exp(0.0), 1.0);
+  EXPECT_EQ(cr::exp(-inf), 0.0);
+  EXPECT_EQ(cr::exp(inf), inf);
+  EXPECT_EQ(cr::exp(710.0), inf);
+  EXPECT_EQ(cr::exp(-746.0), 0.0);
+  EXPECT_EQ(cr::exp(-745.0), std::numeric_limits<double>::denorm_min());  // e⁻⁷⁴⁵ ≈ 4.9e−324
+  EXPECT_TRUE(std::isnan(cr::exp(std::nan(""))));
+  EXPECT_EQ(cr::exp(-100.0f), true_exp(-100.0f)) << "a subnormal float, rounded, not flushed";
+  EXPECT_GT(cr::exp(-100.0f), 0.0f);
+  EXPECT_TRUE(same(cr::log(1.0), 0.0)) << "log(1) is +0";
+  EXPECT_EQ(cr::log(0.0), -inf);
+  EXPECT_EQ(cr::log(-0.0), -inf);
+  EXPECT_TRUE(std::isnan(cr::log(-1.0)));
+  EXPECT_EQ(cr::log(inf), inf);
+  EXPECT_TRUE(same(cr::log(1.0f), 0.0f));
+  EXPECT_TRUE(std::isnan(cr::log(-0.5f)));
+}
+
+// Arguments whose fast-path value lies within its error bound of a midpoint
+// are the ones the rounding test sends to the 50-digit path: searched for
+// among many arguments (the count of slow-path calls tells which), then
+// checked against the truth. The search also bounds how rare they are: the
+// fast path's bound is 2⁻⁷⁰ (double) and 2⁻⁴⁹ (float) relative, so about
+// 2⁻¹⁷ and 2⁻²⁴ of the arguments; a test that failed often would make exp
+// and log slow, so more than one in 2¹² fails this test.
+template <class T, class F, class Truth>
+void check_hard_cases(F f, std::vector<T> candidates, Truth truth, std::size_t want_at_least, const char* what) {
+  std::vector<T> hard;
+  for (T x : candidates) {
+    const std::uint64_t before = cr::slow_path_count();
+    (void)f(x);
+    if (cr::slow_path_count() != before) hard.push_back(x);
+  }
+  EXPECT_LE(hard.size(), candidates.size() >> 12) << what << ": the fast path's test fails too often";
+  EXPECT_GE(hard.size(), want_at_least) << what << ": too few hard arguments found to test the slow path";
+  for (T x : hard) EXPECT_TRUE(same(f(x), truth(x))) << what << "(" << std::hexfloat << x << ")";
+}
+
+TEST(CorrectlyRounded, ArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
+  std::mt19937_64 rng(7);
+  std::vector<double> exp_args, log_args;
+  for (int i = 0; i < 4'000'000; ++i) {
+    exp_args.push_back(uniform(rng, -700.0, 700.0));
+    log_args.push_back(i % 2 ? uniform(rng, 1e-300, 1e300) : uniform(rng, 0.5, 2.0));
+  }
+  // 2²² arguments at a rate near 2⁻¹⁷: a few dozen each.
+  check_hard_cases<double>([](double x) { return cr::exp(x); }, exp_args, true_exp<double>, 3, "exp");
+  check_hard_cases<double>([](double x) { return cr::log(x); }, log_args, true_log<double>, 3, "log");
+}
+
+}  // namespace
+}  // namespace ddx
