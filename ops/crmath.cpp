@@ -311,9 +311,14 @@ template <class T, class Fast, class Slow>
   using Flag = std::conditional_t<sizeof(T) == 8, std::int64_t, std::int32_t>;
   for (std::int64_t base = 0; base < n; base += kChunk) {
     const std::int64_t m = std::min(kChunk, n - base);
+    // A short last chunk is padded with ones (in the fast path's range of
+    // both functions) to a multiple of 16, so that the loop runs whole
+    // vectors and no element takes a scalar remainder.
+    const std::int64_t padded = (m + 15) & ~std::int64_t{15};
     std::copy(x + base, x + base + m, args);
+    std::fill(args + m, args + padded, T(1));
     Flag any = 0;
-    for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t i = 0; i < padded; ++i) {
       Flag failed;
       values[i] = fast(args[i], failed);
       any |= failed;

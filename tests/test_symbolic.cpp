@@ -108,6 +108,14 @@ TEST_F(Canonical, ResidualPrintsWithItsCommonFactorOut) {
   EXPECT_EQ(printer.factored_latex(ctx, r), "x \\left(y_{1} + y_{2} - 1\\right)");
 }
 
+// A power of an atom whose LaTeX already has a superscript (e^{x}) is
+// bracketed, so that its exponent does not stack onto the inner one; a plain
+// symbol takes the exponent directly.
+TEST_F(Canonical, LatexPowersOfSuperscriptedAtomsAreBracketed) {
+  const PolyRef p = ctx.mul(ctx.mul(ctx.exp(x), ctx.exp(x)), ctx.mul(x, ctx.mul(x, x)));
+  EXPECT_EQ(printer.factored_latex(ctx, p), "x^{3} \\left(e^{x}\\right)^{2}");
+}
+
 TEST(Coefficient, SmallArithmeticIsExactAndOverflowFallsBack) {
   const Coefficient big = Coefficient(std::int64_t{1} << 62);
   const Coefficient sum = big + big;  // 2^63 does not fit in int64
