@@ -54,10 +54,30 @@ template <class T> bool is_finite(const T& x) {
   return isfinite(x);
 }
 
+// The exact value of a finite scalar as a rational.
+template <class T> Rational to_rational(const T& x);
+
 // The exact rational r correctly rounded to T (to nearest, ties to even);
-// ±inf beyond T's range. Boost rounds the exact quotient once: going through
-// a wider float would round twice.
-template <class T> T to_scalar(const Rational& r) { return r.template convert_to<T>(); }
+// ±inf beyond T's range. Boost rounds the exact quotient once in the normal
+// range (going through a wider float would round twice); below it and at its
+// edge, where its conversion can land one step off, the nearer neighbour is
+// picked by exact comparison (a tie goes to the even one).
+template <class T> T to_scalar(const Rational& r) {
+  const T c = r.template convert_to<T>();
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!(std::abs(c) <= std::numeric_limits<T>::min())) return c;
+    // Subnormals are integer multiples of the smallest one: even or odd.
+    const auto even = [](T x) { return std::fmod(x / std::numeric_limits<T>::denorm_min(), T(2)) == 0; };
+    T best = c;
+    Rational best_distance = boost::multiprecision::abs(to_rational(c) - r);
+    for (T neighbour : {std::nextafter(c, T(-1)), std::nextafter(c, T(1))}) {
+      const Rational d = boost::multiprecision::abs(to_rational(neighbour) - r);
+      if (d < best_distance || (d == best_distance && even(neighbour))) best = neighbour, best_distance = d;
+    }
+    return best;
+  }
+  return c;
+}
 
 // Decimal text with enough significant digits to read back the same value:
 // shortest round trip for float and double, max_digits10 for the others.
@@ -70,8 +90,5 @@ template <class T> std::vector<std::string> format_scalars(const std::vector<T>&
   for (const T& x : values) out.push_back(format_scalar(x));
   return out;
 }
-
-// The exact value of a finite scalar as a rational.
-template <class T> Rational to_rational(const T& x);
 
 }  // namespace ddx

@@ -16,35 +16,21 @@
 #include <vector>
 
 #include "ops/crmath.hpp"
+#include "ulps.hpp"
 
 namespace ddx {
 namespace {
 
 using Big = boost::multiprecision::number<boost::multiprecision::cpp_bin_float<120>>;
 
-// The truth rounded to nearest in T: Boost's conversion or a neighbour,
-// whichever is nearest (compared exactly in Big); ±inf at and beyond the
-// overflow threshold max + ulp/2.
-template <class T> T correctly_rounded(const Big& truth) {
-  constexpr T max = std::numeric_limits<T>::max();
-  if (!isfinite(truth)) return truth.convert_to<T>();  // log(0) = −inf, log(−1) = NaN, exp(inf) = inf
-  const Big threshold = Big(max) + (Big(max) - Big(std::nextafter(max, T(0)))) / 2;
-  if (truth >= threshold) return std::numeric_limits<T>::infinity();
-  T c = truth.convert_to<T>();
-  if (std::isinf(c)) c = max;
-  T best = c;
-  for (T neighbour : {std::nextafter(c, -max), std::nextafter(c, max)})
-    if (abs(Big(neighbour) - truth) < abs(Big(best) - truth)) best = neighbour;
-  return best;
-}
-
 template <class T> T true_exp(T x) { return correctly_rounded<T>(exp(Big(x))); }
 template <class T> T true_log(T x) { return correctly_rounded<T>(log(Big(x))); }
 
+template <class T> using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+
 // Same bits (so +0 and −0 differ), or both NaN.
 template <class T> bool same(T a, T b) {
-  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>>(a) ==
-                                                  std::bit_cast<std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>>(b);
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<Bits<T>>(a) == std::bit_cast<Bits<T>>(b);
 }
 
 // Checks f(x) == truth(x) for every x, and the array form against the
@@ -77,9 +63,8 @@ template <class T> T uniform(std::mt19937_64& rng, T lo, T hi) {
 // A positive T with a uniformly random bit pattern below +inf: every binade,
 // subnormals included, equally likely.
 template <class T> T random_positive(std::mt19937_64& rng) {
-  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-  const Bits inf = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
-  return std::bit_cast<T>(static_cast<Bits>(rng() % inf));
+  const Bits<T> inf = std::bit_cast<Bits<T>>(std::numeric_limits<T>::infinity());
+  return std::bit_cast<T>(static_cast<Bits<T>>(rng() % inf));
 }
 
 template <class T> std::vector<T> exp_arguments(std::size_t count) {
@@ -167,10 +152,10 @@ TEST(CorrectlyRounded, SpecialValues) {
 // Arguments whose fast-path value lies within its error bound of a midpoint
 // are the ones the rounding test sends to the 50-digit path: searched for
 // among many arguments (the count of slow-path calls tells which), then
-// checked against the truth. The search also bounds how rare they are: the
-// fast path's bound is 2⁻⁷⁰ (double) and 2⁻⁴⁹ (float) relative, so about
-// 2⁻¹⁷ and 2⁻²⁴ of the arguments; a test that failed often would make exp
-// and log slow, so more than one in 2¹² fails this test.
+// checked against the truth. The search also bounds how rare they are: with
+// the fast path's test at 2⁻⁷⁰ relative, about 2⁻¹⁷ of the arguments fail it;
+// more than 2⁻¹² would make exp and log slow (a wrong bound or a broken fast
+// path would show here).
 template <class T, class F, class Truth>
 void check_hard_cases(F f, std::vector<T> candidates, Truth truth, std::size_t want_at_least, const char* what) {
   std::vector<T> hard;

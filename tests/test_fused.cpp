@@ -15,6 +15,7 @@
 #include "engine/print.hpp"
 #include "ops/composites.hpp"
 #include "ops/functions.hpp"
+#include "ulps.hpp"
 
 namespace ddx {
 namespace {
@@ -194,17 +195,6 @@ TEST(Fused, CallableByNameAndPrintedFormsParseBack) {
 // ---- accuracy in ulps --------------------------------------------------------------
 
 using Big = boost::multiprecision::number<boost::multiprecision::cpp_bin_float<1000>>;
-
-// The truth rounded to nearest in T: the conversion's result or a neighbour,
-// whichever is nearest to the truth (compared exactly in Big).
-template <class T> T correctly_rounded(const Big& truth) {
-  const T c = truth.convert_to<T>();
-  T best = c;
-  for (T candidate : {std::nextafter(c, -std::numeric_limits<T>::infinity()),
-                      std::nextafter(c, std::numeric_limits<T>::infinity())})
-    if (abs(Big(candidate) - truth) < abs(Big(best) - truth)) best = candidate;
-  return best;
-}
 
 template <class T> Float100 ulps(T value, const Big& truth) {
   return compare::ulp_distance(value, correctly_rounded<T>(truth));

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/scalar.hpp"
+#include "ulps.hpp"
 
 namespace ddx {
 namespace {
@@ -101,6 +102,26 @@ TEST(ToScalar, IsCorrectlyRoundedJustAboveAMidpoint) {
       Rational(1) + Rational(Integer(1), power_of_two(53)) + Rational(Integer(1), power_of_two(400));
   EXPECT_EQ(to_scalar<double>(just_above_midpoint), 1.0 + std::ldexp(1.0, -52))
       << "to_scalar<double> rounds via Float100 and lands on the tie";
+}
+
+// Below the normal range Boost's conversion can land one step off the
+// nearest subnormal; to_scalar picks the nearest by exact comparison, ties to
+// even. Checked on values e^(−x) that fall among the subnormals, against
+// the neighbour comparison of tests/ulps.hpp, and on exact ties.
+template <class T> void expect_subnormals_rounded_to_nearest(double from, double step) {
+  for (int i = 0; i < 2000; ++i) {
+    const Float100 v = exp(Float100(-(from + i * step)));
+    const T got = to_scalar<T>(to_rational(v));
+    EXPECT_EQ(got, correctly_rounded<T>(v)) << v.str(30);
+  }
+  const T tiny = std::numeric_limits<T>::denorm_min();
+  EXPECT_EQ(to_scalar<T>(to_rational(T(2) * tiny) + to_rational(tiny) / 2), T(2) * tiny) << "a tie goes to the even";
+  EXPECT_EQ(to_scalar<T>(to_rational(T(3) * tiny) + to_rational(tiny) / 2), T(4) * tiny) << "a tie goes to the even";
+  EXPECT_EQ(to_scalar<T>(to_rational(tiny) / 2), T(0)) << "half the smallest subnormal rounds to even: 0";
+}
+TEST(ToScalar, SubnormalsAreCorrectlyRounded) {
+  expect_subnormals_rounded_to_nearest<float>(88.0, 0.0085);    // e^−88 … e^−105: float's subnormals
+  expect_subnormals_rounded_to_nearest<double>(709.0, 0.018);   // e^−709 … e^−745: double's
 }
 
 TEST(FormatScalar, NonFiniteValues) {

@@ -8,6 +8,24 @@
 
 namespace ddx {
 
+// A wide truth (a Boost multiprecision number) rounded to nearest in T:
+// Boost's conversion or a neighbour, whichever is nearest (compared exactly
+// in the wide type); ±inf at and beyond the overflow threshold max + ulp/2;
+// a non-finite truth as itself.
+template <class T, class Big> T correctly_rounded(const Big& truth) {
+  constexpr T max = std::numeric_limits<T>::max();
+  if (!isfinite(truth)) return truth.template convert_to<T>();
+  const Big threshold = Big(max) + (Big(max) - Big(std::nextafter(max, T(0)))) / 2;
+  if (truth >= threshold) return std::numeric_limits<T>::infinity();
+  if (truth <= -threshold) return -std::numeric_limits<T>::infinity();
+  T c = truth.template convert_to<T>();
+  if (std::isinf(c)) c = std::copysign(max, c);
+  T best = c;
+  for (T neighbour : {std::nextafter(c, -max), std::nextafter(c, max)})
+    if (abs(Big(neighbour) - truth) < abs(Big(best) - truth)) best = neighbour;
+  return best;
+}
+
 // |result − truth| in units of the result type's ulp at the truth (the
 // subnormal spacing below the normal range); inf when a finite truth gave a
 // non-finite result or the other way round.
