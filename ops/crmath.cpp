@@ -57,25 +57,15 @@ std::atomic<std::uint64_t> slow_calls{0};
 
 // ---- the 50-digit path ------------------------------------------------------------
 
-// v rounded to nearest in T (ties cannot occur: exp and log of a float or
-// double other than the exact cases are irrational): Boost's conversion or a
-// neighbour of it, whichever is nearest, compared exactly at 50 digits.
-template <class T> T round_nearest(const Float50& v) {
-  constexpr T max = std::numeric_limits<T>::max();
-  const Float50 top = Float50(max) + (Float50(max) - Float50(std::nextafter(max, T(0)))) / 2;
-  if (abs(v) >= top) return v > 0 ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
-  T c = v.template convert_to<T>();
-  if (std::isinf(c)) c = std::copysign(max, c);
-  T best = c;
-  for (T neighbour : {std::nextafter(c, -max), std::nextafter(c, max)})
-    if (abs(Float50(neighbour) - v) < abs(Float50(best) - v)) best = neighbour;
-  return best;
-}
+// The 50-digit value v rounded to nearest in T: its exact binary value
+// rounded once (engine/scalar.hpp), subnormals and overflow to ±inf included.
+template <class T> T round_nearest(const Float50& v) { return to_scalar<T>(to_rational(v)); }
 
+// Called only where the fast path's test failed, or outside its range (so
+// never for exp(0) or log(1), which the fast paths give exactly).
 template <class T> [[gnu::noinline]] T exp_slow(T x) {
   slow_calls.fetch_add(1, std::memory_order_relaxed);
   if (std::isnan(x)) return x;
-  if (x == 0) return T(1);
   // Far beyond the limits the answer is plain (and Float50's exp need not
   // be asked for 2^±10⁵⁰⁰⁰): exp(x) rounds to 0 below −1075·ln 2 and
   // overflows above 1024·ln 2, for float already at −150·ln 2 and 128·ln 2.
@@ -90,7 +80,6 @@ template <class T> [[gnu::noinline]] T log_slow(T x) {
   if (x < 0) return std::numeric_limits<T>::quiet_NaN();
   if (x == 0) return -std::numeric_limits<T>::infinity();
   if (std::isinf(x)) return x;
-  if (x == 1) return T(0);
   return round_nearest<T>(boost::multiprecision::log(Float50(x)));
 }
 
@@ -147,7 +136,8 @@ constexpr double kExpMin = -708.0, kExpMax = 709.0;
 // The fast paths return the value and set `failed` to 1 when the rounding test
 // failed (0 otherwise): an integer as wide as the value, so that a loop over
 // values and flags vectorizes.
-[[gnu::always_inline]] inline double exp_fast(double x, const ExpTable& t, std::int64_t& failed) {
+template <class T> using Flag = std::conditional_t<sizeof(T) == 8, std::int64_t, std::int32_t>;
+[[gnu::always_inline]] inline double exp_fast(double x, const ExpTable& t, Flag<double>& failed) {
   constexpr double inv_step = 184.66496523378731;  // 128/ln 2 (any nearby value keeps r small)
   constexpr double shifter = 0x1.8p52;
   const bool in_range = (x >= kExpMin) & (x <= kExpMax);
@@ -231,7 +221,7 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
   return table;
 }
 
-[[gnu::always_inline]] inline double log_fast(double x, const LogTable& t, std::int64_t& failed) {
+[[gnu::always_inline]] inline double log_fast(double x, const LogTable& t, Flag<double>& failed) {
   constexpr double smallest = std::numeric_limits<double>::min(), largest = std::numeric_limits<double>::max();
   const bool in_range = (x >= smallest) & (x <= largest);
   const std::uint64_t ix = std::bit_cast<std::uint64_t>(select(in_range, x, 1.0));
@@ -278,39 +268,62 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 // times that bound, round to the same float (the interval is wide enough
 // that rounding through double cannot land on a float midpoint unnoticed).
 
-[[gnu::always_inline]] inline float round_checked(double y, bool valid, std::int32_t& failed) {
+[[gnu::always_inline]] inline float round_checked(double y, bool valid, Flag<float>& failed) {
   const double margin = std::abs(y) * 0x1p-49;
   const float lo = static_cast<float>(y - margin), hi = static_cast<float>(y + margin);
   failed = !(valid & (lo == hi));
   return lo;
 }
 
-[[gnu::always_inline]] inline float exp_fast(float x, std::int32_t& failed) {
+[[gnu::always_inline]] inline float exp_fast(float x, Flag<float>& failed) {
   // Beyond [−104, 89] exp rounds to 0 or overflows: the slow path says which.
   const bool in_range = (x >= -104.0f) & (x <= 89.0f);
   return round_checked(vexp::exp(static_cast<double>(select(in_range, x, 0.0f))), in_range, failed);
 }
 
-[[gnu::always_inline]] inline float log_fast(float x, std::int32_t& failed) {
+[[gnu::always_inline]] inline float log_fast(float x, Flag<float>& failed) {
   // Subnormal floats are normal doubles: only x ≤ 0, inf and NaN leave.
   constexpr float largest = std::numeric_limits<float>::max();
   const bool in_range = (x > 0.0f) & (x <= largest);
   return round_checked(vexp::log(static_cast<double>(select(in_range, x, 1.0f))), in_range, failed);
 }
 
-// ---- arrays -------------------------------------------------------------------
+// ---- one element, and arrays ---------------------------------------------------
+
+// Each fast path as a function object of (x, failed), with its table.
+struct ExpDouble {
+  const ExpTable& t;
+  [[gnu::always_inline]] double operator()(double x, Flag<double>& failed) const { return exp_fast(x, t, failed); }
+};
+struct LogDouble {
+  const LogTable& t;
+  [[gnu::always_inline]] double operator()(double x, Flag<double>& failed) const { return log_fast(x, t, failed); }
+};
+struct ExpFloat {
+  [[gnu::always_inline]] float operator()(float x, Flag<float>& failed) const { return exp_fast(x, failed); }
+};
+struct LogFloat {
+  [[gnu::always_inline]] float operator()(float x, Flag<float>& failed) const { return log_fast(x, failed); }
+};
+
+// fast(x)'s value where its test passed, slow(x) where it failed.
+template <class T, class Fast, class Slow> [[gnu::always_inline]] inline T checked(T x, Fast fast, Slow slow) {
+  Flag<T> failed;
+  const T y = fast(x, failed);
+  return failed ? slow(x) : y;
+}
 
 // The fast path over 64 elements at a time, then, only in a chunk where some
 // element failed its test, each element again: its fast value if that passed,
 // the slow path's otherwise. The chunk's arguments and results live in local
 // arrays: out may alias x, and the vectorizer can see that the stores do not
-// touch the tables the fast path reads. Flattened: the fast path must be
-// inlined into the loop for it to vectorize (the slow path is noinline).
+// touch the tables the fast path reads. The fast path must be inlined into
+// the loop for it to vectorize: the array functions below are flattened (the
+// slow path is noinline).
 template <class T, class Fast, class Slow>
 [[gnu::always_inline]] inline void map_checked(const T* x, T* out, std::int64_t n, Fast fast, Slow slow) {
   constexpr std::int64_t kChunk = 64;
   alignas(64) T args[kChunk], values[kChunk];
-  using Flag = std::conditional_t<sizeof(T) == 8, std::int64_t, std::int32_t>;
   for (std::int64_t base = 0; base < n; base += kChunk) {
     const std::int64_t m = std::min(kChunk, n - base);
     // A short last chunk is padded with ones (in the fast path's range of
@@ -319,18 +332,14 @@ template <class T, class Fast, class Slow>
     const std::int64_t padded = (m + 15) & ~std::int64_t{15};
     std::copy(x + base, x + base + m, args);
     std::fill(args + m, args + padded, T(1));
-    Flag any = 0;
+    Flag<T> any = 0;
     for (std::int64_t i = 0; i < padded; ++i) {
-      Flag failed;
+      Flag<T> failed;
       values[i] = fast(args[i], failed);
       any |= failed;
     }
     if (any)
-      for (std::int64_t i = 0; i < m; ++i) {
-        Flag failed;
-        const T y = fast(args[i], failed);
-        values[i] = failed ? slow(args[i]) : y;
-      }
+      for (std::int64_t i = 0; i < m; ++i) values[i] = checked(args[i], fast, slow);
     std::copy(values, values + m, out + base);
   }
 }
@@ -339,26 +348,10 @@ template <class T, class Fast, class Slow>
 
 std::uint64_t slow_path_count() { return slow_calls.load(std::memory_order_relaxed); }
 
-double exp(double x) {
-  std::int64_t failed;
-  const double y = exp_fast(x, exp_table(), failed);
-  return failed ? exp_slow(x) : y;
-}
-float exp(float x) {
-  std::int32_t failed;
-  const float y = exp_fast(x, failed);
-  return failed ? exp_slow(x) : y;
-}
-double log(double x) {
-  std::int64_t failed;
-  const double y = log_fast(x, log_table(), failed);
-  return failed ? log_slow(x) : y;
-}
-float log(float x) {
-  std::int32_t failed;
-  const float y = log_fast(x, failed);
-  return failed ? log_slow(x) : y;
-}
+double exp(double x) { return checked(x, ExpDouble{exp_table()}, exp_slow<double>); }
+float exp(float x) { return checked(x, ExpFloat{}, exp_slow<float>); }
+double log(double x) { return checked(x, LogDouble{log_table()}, log_slow<double>); }
+float log(float x) { return checked(x, LogFloat{}, log_slow<float>); }
 
 // Each array form is compiled for the baseline x86-64 and for the AVX2 and
 // AVX-512 levels (x86-64-v3 and v4), chosen at load time by the CPU; every
@@ -376,16 +369,16 @@ float log(float x) {
 
 namespace {
 DDX_VECTOR_CLONES void exp_array(const ExpTable& t, const double* x, double* out, std::int64_t n) {
-  map_checked(x, out, n, [&t](double v, std::int64_t& failed) { return exp_fast(v, t, failed); }, exp_slow<double>);
+  map_checked(x, out, n, ExpDouble{t}, exp_slow<double>);
 }
 DDX_VECTOR_CLONES void exp_array(const float* x, float* out, std::int64_t n) {
-  map_checked(x, out, n, [](float v, std::int32_t& failed) { return exp_fast(v, failed); }, exp_slow<float>);
+  map_checked(x, out, n, ExpFloat{}, exp_slow<float>);
 }
 DDX_VECTOR_CLONES void log_array(const LogTable& t, const double* x, double* out, std::int64_t n) {
-  map_checked(x, out, n, [&t](double v, std::int64_t& failed) { return log_fast(v, t, failed); }, log_slow<double>);
+  map_checked(x, out, n, LogDouble{t}, log_slow<double>);
 }
 DDX_VECTOR_CLONES void log_array(const float* x, float* out, std::int64_t n) {
-  map_checked(x, out, n, [](float v, std::int32_t& failed) { return log_fast(v, failed); }, log_slow<float>);
+  map_checked(x, out, n, LogFloat{}, log_slow<float>);
 }
 }  // namespace
 
