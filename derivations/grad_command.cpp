@@ -167,7 +167,7 @@ PointValues parse_point(const std::string& at) {
   for (const auto& [name, value] : program.statements) {
     if (!scratch.is_constant(value.id()))
       throw InputError(fmt::format("--at: the value of '{}' must be a number or a literal such as [2, 1, 0.1]", name));
-    out.values[name] = scratch.attr(value.id()).values;
+    out.values[name] = scratch.constant_values(value.id());
     out.shapes[name] = value.shape();
   }
   if (out.values.empty())

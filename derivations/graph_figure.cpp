@@ -73,7 +73,7 @@ std::string op_text(const Graph& g, NodeId id) {
 }
 
 std::string constant_text(const Graph& g, NodeId id, std::size_t max_elements) {
-  const std::vector<std::string> elements = to_strings(g.attr(id).values);
+  const std::vector<std::string> elements = to_strings(g.constant_values(id));
   if (g.shape(id).is_scalar() && elements.size() == 1) return elements.front();
   return abbreviate_elements(elements, max_elements);
 }

@@ -254,8 +254,10 @@ template <class T> void Evaluation<T>::run_node(NodeId id, const Bindings<T>& bi
   T* out = data_[slot_[id]].data();
   if (n.op == kConstOp) {
     if (first) {  // a constant's buffer is its own, and its value cannot change
-      const auto& values = g.attr(id).values;
-      for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(values[k]);
+      if (const Rational* c = g.uniform_constant(id))
+        std::fill(out, out + size, to_scalar<T>(*c));
+      else
+        for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(g.constant_at(id, k));
     }
   } else {
     TensorView<T> views[kMaxInputs];

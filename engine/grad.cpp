@@ -72,7 +72,7 @@ Gradient reverse_mode(Graph& g, NodeId loss, std::span<const NodeId> wrt, const 
       result.gradients.push_back(adjoint[w]);
     } else {
       const Shape& s = g.shape(w);
-      result.gradients.push_back(g.constant(std::vector<Rational>(static_cast<std::size_t>(s.size()), 0), s));
+      result.gradients.push_back(g.fill(0, s));
     }
   }
   return result;

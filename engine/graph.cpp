@@ -126,11 +126,21 @@ NodeId Graph::constant(std::vector<Rational> values, Shape shape) {
   if (static_cast<std::int64_t>(values.size()) != shape.size())
     throw ShapeError(fmt::format("constant of shape {} needs {} values, got {}", to_string(shape),
                                  shape.size(), values.size()));
+  // One form per value: equal elements are held once.
+  if (values.size() > 1 && std::all_of(values.begin() + 1, values.end(), [&](const Rational& r) { return r == values.front(); }))
+    values.resize(1);
   Node node;
   node.op = kConstOp;
   node.shape = shape;
   // The shape is part of a constant's identity: [-1] of shape [1] is not the scalar -1.
   return insert(node, Attr{.values = std::move(values), .shape = shape});
+}
+
+NodeId Graph::fill(const Rational& value, Shape shape) {
+  Node node;
+  node.op = kConstOp;
+  node.shape = shape;
+  return insert(node, Attr{.values = {value}, .shape = shape});
 }
 
 bool Graph::is_constant(NodeId id) const { return nodes_[id].op == kConstOp; }
@@ -139,9 +149,17 @@ bool Graph::is_variable(NodeId id) const { return nodes_[id].op == kVarOp; }
 const Rational* Graph::uniform_constant(NodeId id) const {
   if (!is_constant(id)) return nullptr;
   const auto& v = attrs_[nodes_[id].attr].values;
-  for (const Rational& r : v)
-    if (r != v.front()) return nullptr;
-  return &v.front();
+  return v.size() == 1 ? &v.front() : nullptr;
+}
+
+const Rational& Graph::constant_at(NodeId id, std::int64_t k) const {
+  const auto& v = attrs_[nodes_[id].attr].values;
+  return v.size() == 1 ? v.front() : v[static_cast<std::size_t>(k)];
+}
+
+std::vector<Rational> Graph::constant_values(NodeId id) const {
+  const auto& v = attrs_[nodes_[id].attr].values;
+  return v.size() == 1 ? std::vector<Rational>(static_cast<std::size_t>(nodes_[id].shape.size()), v.front()) : v;
 }
 
 std::vector<NodeId> topological_order(const Graph& g, std::span<const NodeId> roots) {

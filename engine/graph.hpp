@@ -26,7 +26,10 @@ inline constexpr std::int64_t kMaxElements = std::int64_t{1} << 25;
 // Attributes that make two nodes with the same op and inputs different.
 struct Attr {
   std::string name;              // a variable's name
-  std::vector<Rational> values;  // a constant's values, row-major (one per element)
+  // A constant's values, row-major, one per element; a constant whose
+  // elements are all equal holds that value once (Graph::constant keeps it
+  // so), so a large uniform constant costs one number.
+  std::vector<Rational> values;
   Shape shape;                   // a target shape (reductions, broadcasts)
   long integer = 0;              // an integer parameter (an exponent, say)
 
@@ -58,7 +61,9 @@ class Graph {
   // another shape throws. A constant holds exact rationals, one per element.
   NodeId variable(const std::string& name, Shape shape);
   NodeId constant(std::vector<Rational> values, Shape shape);
-  NodeId constant(const Rational& value) { return constant({value}, Shape::scalar()); }
+  NodeId constant(const Rational& value) { return fill(value, Shape::scalar()); }
+  // The constant of the given shape whose every element is `value`.
+  NodeId fill(const Rational& value, Shape shape);
 
   const Node& node(NodeId id) const { return nodes_[id]; }
   const Attr& attr(NodeId id) const { return attrs_[nodes_[id].attr]; }
@@ -69,6 +74,9 @@ class Graph {
   bool is_variable(NodeId id) const;
   // The value of a constant node whose elements are all equal, if it is one.
   const Rational* uniform_constant(NodeId id) const;
+  // Element k (row-major) of a constant node, and all its elements.
+  const Rational& constant_at(NodeId id, std::int64_t k) const;
+  std::vector<Rational> constant_values(NodeId id) const;
   // Variables in order of declaration.
   const std::vector<NodeId>& variables() const { return variables_; }
 

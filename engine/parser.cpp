@@ -404,7 +404,7 @@ class Parser {
       if (!(e.shape() == first))
         fail(offset, fmt::format("every row of a matrix literal must have the same shape: {} then {}",
                                  to_string(first), to_string(e.shape())));
-      const auto& v = g_.attr(e.id()).values;
+      const auto v = g_.constant_values(e.id());
       values.insert(values.end(), v.begin(), v.end());
     }
     const auto count = static_cast<std::int64_t>(elements.size());

@@ -11,7 +11,7 @@ namespace {
 // A constant as the expression language writes it: 2, [2, 1, 0.1], or
 // [[1, 2], [3, 4]] for a matrix, so that it parses back to the same node.
 std::string constant_text(const Graph& g, NodeId id) {
-  const auto& values = g.attr(id).values;
+  const std::vector<Rational> values = g.constant_values(id);
   const Shape& shape = g.shape(id);
   if (shape.is_scalar()) return to_string(values.front());
   auto row = [&](std::size_t begin, std::size_t count) {

@@ -43,7 +43,7 @@ Shape shape_argument(const Expr& e, std::string_view function) {
   };
   if (!g.is_constant(e.id()) || e.shape().rank != 1 || e.shape().size() > 2) throw fail();
   std::vector<std::int64_t> dims;
-  for (const Rational& d : g.attr(e.id()).values) {
+  for (const Rational& d : g.constant_values(e.id())) {
     if (denominator(d) != 1 || d < 1 || d > (1 << 24)) throw fail();
     dims.push_back(numerator(d).convert_to<std::int64_t>());
   }

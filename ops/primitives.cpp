@@ -339,11 +339,18 @@ Expr folded(Graph& g, const Rational& value, std::string_view op) {
 // Dividing by an exact 0 is an error in the input, not a value to evaluate.
 void check_divisor(const Expr& b) {
   if (!b.graph().is_constant(b.id())) return;
-  const auto& values = b.graph().attr(b.id()).values;
-  for (std::size_t k = 0; k < values.size(); ++k)
-    if (values[k] == 0)
-      throw std::invalid_argument(values.size() == 1 ? std::string("/: division by the constant 0")
-                                                     : fmt::format("/: element {} of the constant divisor is 0", k));
+  const Graph& g = b.graph();
+  const std::int64_t size = b.shape().size();
+  const auto zero_at = [&](std::int64_t k) {
+    return std::invalid_argument(size == 1 ? std::string("/: division by the constant 0")
+                                           : fmt::format("/: element {} of the constant divisor is 0", k));
+  };
+  if (const Rational* c = g.uniform_constant(b.id())) {
+    if (*c == 0) throw zero_at(0);
+    return;
+  }
+  for (std::int64_t k = 0; k < size; ++k)
+    if (g.constant_at(b.id(), k) == 0) throw zero_at(k);
 }
 
 }  // namespace
@@ -422,7 +429,7 @@ Expr max(Expr x, int axis) { return make_node(ids().max, {x}, Attr{.shape = redu
 Expr broadcast_to(Expr x, Shape target) {
   if (x.shape() == target) return x;
   if (const Rational* c = uniform_constant(x); c && broadcasts_to(x.shape(), target))
-    return {x.graph(), x.graph().constant(std::vector<Rational>(static_cast<std::size_t>(target.size()), *c), target)};
+    return {x.graph(), x.graph().fill(*c, target)};
   return make_node(ids().broadcast, {x}, Attr{.shape = target});
 }
 Expr equal(Expr a, Expr b) { return make_node(ids().equal, {a, b}); }

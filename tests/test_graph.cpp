@@ -195,6 +195,33 @@ TEST_F(GraphTest, UniformConstant) {
   EXPECT_EQ(g.uniform_constant(g.constant({1, 2}, Shape::vector(2))), nullptr);
 }
 
+TEST_F(GraphTest, AUniformConstantIsHeldOnceAndIsOneNode) {
+  const NodeId dense = g.constant({Rational(-1, 4), Rational(-1, 4), Rational(-1, 4)}, Shape::vector(3));
+  const NodeId filled = g.fill(Rational(-1, 4), Shape::vector(3));
+  EXPECT_EQ(dense, filled);  // one form per value, so hash-consing finds it
+  EXPECT_EQ(g.attr(filled).values.size(), 1u);
+  EXPECT_EQ(g.constant_at(filled, 2), Rational(-1, 4));
+  EXPECT_EQ(g.constant_values(filled), (std::vector<Rational>(3, Rational(-1, 4))));
+  EXPECT_EQ(to_infix(g, filled), "[-0.25, -0.25, -0.25]");
+  // Another shape is another constant.
+  EXPECT_NE(g.fill(Rational(-1, 4), Shape::matrix(1, 3)), filled);
+  const NodeId mixed = g.constant({1, 2, 2}, Shape::vector(3));
+  EXPECT_EQ(g.attr(mixed).values.size(), 3u);
+  EXPECT_EQ(g.constant_at(mixed, 1), Rational(2));
+  EXPECT_EQ(g.constant_values(mixed), (std::vector<Rational>{1, 2, 2}));
+}
+
+TEST_F(GraphTest, BroadcastingAScalarConstantToTheLargestShapeCostsOneValue) {
+  // The seed of a batch mean's gradient is such a constant: dense, it would
+  // hold kMaxElements rationals (gigabytes).
+  const Shape largest = Shape::matrix(kMaxElements / 1024, 1024);
+  const Expr seed = broadcast_to(constant(g, Rational(-1, 1024)), largest);
+  ASSERT_TRUE(g.is_constant(seed.id()));
+  EXPECT_EQ(seed.shape(), largest);
+  EXPECT_EQ(g.attr(seed.id()).values.size(), 1u);
+  EXPECT_EQ(g.constant_at(seed.id(), kMaxElements - 1), Rational(-1, 1024));
+}
+
 TEST_F(GraphTest, ShapesAreInferred) {
   const Expr m = variable(g, "m", Shape::matrix(2, 3));
   const Expr col = variable(g, "col", Shape::matrix(2, 1));

@@ -122,7 +122,7 @@ TEST(Parser, NumbersAreExact) {
   EXPECT_EQ(*g.uniform_constant(tenth.id()), Rational(1, 10));
   const Expr v = parse(g, "[2, 1, 0.1, -3e2]");
   EXPECT_EQ(v.shape(), Shape::vector(4));
-  EXPECT_EQ(g.attr(v.id()).values.back(), Rational(-300));
+  EXPECT_EQ(g.constant_values(v.id()).back(), Rational(-300));
   const Expr m = parse(g, "[[1, 2], [3, 4], [5, 6]]");
   EXPECT_EQ(m.shape(), Shape::matrix(3, 2));
 }

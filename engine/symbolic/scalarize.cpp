@@ -37,8 +37,10 @@ const std::vector<Value>& Scalarizer::values(NodeId root) {
         out[k] = Value(ctx_.atom_poly(ctx_.symbol(name, row, col, positive)));
       }
     } else if (n.op == kConstOp) {
-      const auto& values = graph_.attr(id).values;
-      for (std::size_t k = 0; k < size; ++k) out[k] = Value(ctx_.constant(values[k]));
+      if (const Rational* c = graph_.uniform_constant(id))
+        std::fill(out.begin(), out.end(), Value(ctx_.constant(*c)));
+      else
+        for (std::size_t k = 0; k < size; ++k) out[k] = Value(ctx_.constant(graph_.constant_at(id, k)));
     } else if (const auto kernel = op_info(n.op).symbolic) {
       views.clear();
       for (NodeId in : n.inputs()) views.push_back({values_[in].data(), graph_.shape(in)});
