@@ -179,8 +179,7 @@ void check_translation(const Graph& g, const std::vector<NodeId>& roots, const T
         } catch (const std::exception&) {
           continue;  // e.g. an opaque symbol without a value: nothing to compare
         }
-        const Float50 scale = std::max({Float50(1), Float50(abs(want)), Float50(abs(got))});
-        if (!(abs(want - got) / scale <= Float50(1e-30)))
+        if (!(relative_difference(want, got) <= Float50(1e-30)))
           throw std::logic_error(fmt::format("--general: the index form of {} disagrees with the graph at class {}: "
                                              "{} against {} (an op's index form is wrong)",
                                              describe(g, root), c, got.str(20), want.str(20)));

@@ -25,15 +25,14 @@ struct Roots {
   std::vector<NodeId> composed_grads, fused_grads;
 };
 
-// The largest difference of the two graphs at 100 digits, relative to max(1, |value|).
+// The largest relative_difference of the two graphs' values at 100 digits.
 double largest_difference(const Graph& g, const Roots& r, const std::vector<NodeId>& all, const ExactBindings& point) {
   const Evaluation<Float100> ev(g, all, round_bindings<Float100>(point));
   double worst = 0;
   auto compare = [&](NodeId a, NodeId b) {
     const auto &x = ev.value(a), &y = ev.value(b);
     for (std::size_t k = 0; k < x.size(); ++k) {
-      const Float100 scale = std::max({Float100(1), Float100(abs(x[k])), Float100(abs(y[k]))});
-      const double d = static_cast<double>(Float100(abs(Float100(x[k] - y[k])) / scale));
+      const double d = static_cast<double>(relative_difference(x[k], y[k]));
       if (!(d <= worst)) worst = d;  // NaN wins
     }
   };

@@ -95,7 +95,7 @@ void compare_with_symbolic(const Graph& g, const sym::Context& ctx, const std::v
   });
   // Reverse mode rounds once per node of the sweep (a few dozen for these
   // expressions), each by at most half an ulp: 1000 units of the precision's
-  // epsilon, relative to max(1, |value|), bound that with room to spare,
+  // epsilon in relative_difference bound that with room to spare,
   // while any mistake in a formula shows as a difference of order one.
   const double tolerance = 1000 * with_scalar(result.precision, []<class T>(std::type_identity<T>) {
     return static_cast<double>(std::numeric_limits<T>::epsilon());
@@ -109,8 +109,7 @@ void compare_with_symbolic(const Graph& g, const sym::Context& ctx, const std::v
         return format_scalar(static_cast<T>(exact));
       }));
       const Float100 numeric = to_scalar<Float100>(parse_rational(v.values[e]));
-      const Float100 scale = std::max(Float100(1), Float100(abs(exact)));
-      const double difference = static_cast<double>(Float100(abs(Float100(numeric - exact)) / scale));
+      const double difference = static_cast<double>(relative_difference(numeric, exact));
       if (!(difference <= result.symbolic_difference)) result.symbolic_difference = difference;
     }
   }

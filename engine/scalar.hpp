@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/multiprecision/cpp_bin_float.hpp>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -77,6 +78,14 @@ template <class T> T to_scalar(const Rational& r) {
     return best;
   }
   return c;
+}
+
+// How far apart two values are, as ddx's checks measure it: |x − y| /
+// max(1, |x|, |y|), relative for large values and absolute near 0 (where
+// gradient components often are). NaN if either is.
+template <class T> T relative_difference(const T& x, const T& y) {
+  using std::abs;
+  return T(abs(T(x - y)) / std::max({T(1), T(abs(x)), T(abs(y))}));
 }
 
 // Decimal text with enough significant digits to read back the same value:

@@ -21,15 +21,14 @@ namespace ddx {
 namespace {
 
 // Both sides at 100 digits (cpp_bin_float_100 rounds to ~1e-100 relative) go
-// through at most a few dozen roundings each, so they agree to 1e-95 relative
-// to max(1, |value|); a wrong formula differs by far more.
+// through at most a few dozen roundings each, so they agree to 1e-95 in
+// relative_difference; a wrong formula differs by far more.
 const Float100 kTolerance("1e-95");
 
 void expect_close(const std::vector<Float100>& a, const std::vector<Float100>& b, const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (std::size_t k = 0; k < a.size(); ++k) {
-    const Float100 scale = std::max({Float100(1), Float100(abs(a[k])), Float100(abs(b[k]))});
-    EXPECT_LE(Float100(abs(Float100(a[k] - b[k])) / scale), kTolerance)
+    EXPECT_LE(relative_difference(a[k], b[k]), kTolerance)
         << what << " element " << k << ": " << format_scalar(a[k]) << " vs " << format_scalar(b[k]);
   }
 }

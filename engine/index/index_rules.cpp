@@ -789,8 +789,7 @@ NumericCheck compare(const Sample& a, const Sample& b, const NumericCheckOptions
     }
     const Float50& va = a.values[k];
     const Float50& vb = b.values[k];
-    const Float50 scale = std::max({Float50(1), Float50(abs(va)), Float50(abs(vb))});
-    const Float50 difference = abs(va - vb) / scale;
+    const Float50 difference = relative_difference(va, vb);
     if (!is_finite(va) || !is_finite(vb) || !(difference <= Float50(options.tolerance))) {
       result.max_difference = static_cast<double>(difference);
       result.description = fmt::format("FAILED at {}: before = {}, after = {}, |difference| = {:.3g}", a.where[k],
