@@ -18,7 +18,7 @@
 #include "engine/eval.hpp"
 #include "ops/composites.hpp"
 #include "ops/fused_math.hpp"
-#include "ops/vexp.hpp"
+#include "engine/math/vexp.hpp"
 
 namespace {
 

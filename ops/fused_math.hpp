@@ -21,8 +21,8 @@
 // rows ([rows, n], row-major), or one row.
 //
 // For float and double the row loops run on the vectorized exp and log1p of
-// ops/vexp.hpp and ops/vlog.hpp, in three passes: the max; exp stored (in the
-// output) and summed; the scale. exp runs once per element; short rows share
+// engine/math/vexp.hpp and vlog.hpp, in three passes: the max; exp stored
+// (in the output) and summed; the scale. exp runs once per element; short rows share
 // their passes a block at a time (over_rows). The sums use one
 // accumulator per vector lane (so the loop vectorizes without reassociating
 // flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
@@ -35,8 +35,8 @@
 #include <cstring>
 #include <type_traits>
 
-#include "ops/vexp.hpp"
-#include "ops/vlog.hpp"
+#include "engine/math/vexp.hpp"
+#include "engine/math/vlog.hpp"
 
 namespace ddx::fused {
 

@@ -7,7 +7,7 @@
 
 #include "engine/index/index_expr.hpp"
 #include "engine/print.hpp"
-#include "ops/crmath.hpp"
+#include "engine/math/crmath.hpp"
 #include "ops/fused.hpp"
 #include "ops/kernels.hpp"
 
@@ -151,7 +151,7 @@ struct Neg {
   static Contribs vjp(const VjpContext& c) { return {-c.grad()}; }
   static IndexExpr index_form(const IndexArgs& a) { return index::negate(a.inputs[0]); }
 };
-// exp and log are correctly rounded at float and double (ops/crmath.hpp).
+// exp and log are correctly rounded at float and double (engine/math/crmath.hpp).
 struct Exp {
   template <class T> static T apply(const T& x, const Graph&, NodeId) { return cr::exp_of(x); }
   template <class T> static void map(const T* x, T* out, std::int64_t n) { cr::exp_of(x, out, n); }

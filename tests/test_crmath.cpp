@@ -1,4 +1,4 @@
-// The correctly rounded exp and log (ops/crmath.hpp): every result is
+// The correctly rounded exp and log (engine/math/crmath.hpp): every result is
 // compared for equality (no tolerance: correct rounding has exactly one right
 // answer) with the true value rounded to nearest, the truth computed at 120
 // digits and rounded by comparing neighbours exactly. The samples cover the
@@ -15,7 +15,7 @@
 #include <random>
 #include <vector>
 
-#include "ops/crmath.hpp"
+#include "engine/math/crmath.hpp"
 #include "ulps.hpp"
 
 namespace ddx {

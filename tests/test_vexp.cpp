@@ -1,7 +1,7 @@
-// The vectorized exp (ops/vexp.hpp) against a wider reference, and the float
-// and double row kernels of ops/fused_math.hpp that run on it against the
-// same kernels' generic path at 100 digits (tests/test_fused.cpp checks the
-// kernels against the definitions).
+// The vectorized exp (engine/math/vexp.hpp) against a wider reference, and
+// the float and double row kernels of ops/fused_math.hpp that run on it
+// against the same kernels' generic path at 100 digits (tests/test_fused.cpp
+// checks the kernels against the definitions).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -13,7 +13,7 @@
 
 #include "engine/scalar.hpp"
 #include "ops/fused_math.hpp"
-#include "ops/vexp.hpp"
+#include "engine/math/vexp.hpp"
 #include "ulps.hpp"
 
 namespace ddx {

@@ -1,7 +1,7 @@
-// The vectorized log and log1p (ops/vlog.hpp): special values, and the error
-// against a wider reference over the whole domain. The tolerance is 1 ulp,
-// the header's contract (it measures at most 0.66 ulp with FMA, 0.73 without;
-// this suite is built without -march, so it runs the no-FMA path).
+// The vectorized log and log1p (engine/math/vlog.hpp): special values, and
+// the error against a wider reference over the whole domain. The tolerance is
+// 1 ulp, the header's contract (it measures at most 0.66 ulp with FMA, 0.73
+// without; this suite is built without -march, so it runs the no-FMA path).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -12,7 +12,7 @@
 #include <random>
 
 #include "engine/scalar.hpp"
-#include "ops/vlog.hpp"
+#include "engine/math/vlog.hpp"
 #include "ulps.hpp"
 
 namespace ddx {
@@ -27,7 +27,7 @@ struct Worst {
   }
 };
 
-constexpr double kTolerance = 1.0;  // ops/vlog.hpp's contract
+constexpr double kTolerance = 1.0;  // engine/math/vlog.hpp's contract
 
 // A double with a uniformly random significand in [2^e, 2^(e+1)).
 double random_in_binade(std::mt19937_64& rng, int e) {

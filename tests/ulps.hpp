@@ -1,6 +1,6 @@
 // The error of a float or double result against a wider truth, in ulps, for
-// the tests of the vectorized math (ops/vexp.hpp, ops/vlog.hpp) and the row
-// kernels that run on it.
+// the tests of the vectorized math (engine/math/vexp.hpp and vlog.hpp) and
+// the row kernels that run on it.
 #pragma once
 
 #include <cmath>

@@ -11,7 +11,7 @@
 
 #include "engine/graph.hpp"
 #include "engine/symbolic/poly.hpp"
-#include "ops/crmath.hpp"  // exp and log at each precision, as the graph evaluates them
+#include "engine/math/crmath.hpp"  // exp and log at each precision, as the graph evaluates them
 
 namespace ddx::sym {
 

@@ -1,4 +1,4 @@
-// Correctly rounded exp and log (see ops/crmath.hpp): the fast paths with
+// Correctly rounded exp and log (see engine/math/crmath.hpp): the fast paths with
 // their error bounds, the tables they read, and the 50-digit path.
 //
 // Notation: a double-word value is hi + lo with |lo| ≤ ulp(hi)/2. The exact
@@ -8,7 +8,7 @@
 // - TwoSum(a, b), any order: the six-operation form;
 // - TwoProd(a, b): p = a·b, e = fma(a, b, −p) (or Dekker's splitting without
 //   a hardware FMA), p + e = a·b.
-#include "ops/crmath.hpp"
+#include "engine/math/crmath.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -17,8 +17,8 @@
 #include <limits>
 
 #include "engine/scalar.hpp"
-#include "ops/vexp.hpp"
-#include "ops/vlog.hpp"
+#include "engine/math/vexp.hpp"
+#include "engine/math/vlog.hpp"
 
 namespace ddx::cr {
 namespace {

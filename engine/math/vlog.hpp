@@ -1,10 +1,10 @@
 // A branch-free log and log1p for float and double that the compiler
-// vectorizes without -ffast-math, next to exp in ops/vexp.hpp: the correctly
-// rounded float log (ops/crmath.cpp) runs on the double log, and the fused ops
-// (ops/fused_math.hpp) take log1p of the off-max sum s (log Σ exp = a +
-// log1p(s)) with it, at float and double. Error ≤ 1 ulp over the whole domain (measured over every float and
-// millions of doubles: at most 0.66 ulp with FMA, 0.73 without), subnormal
-// inputs included; log(1) = 0, log1p(±0) = ±0, and tiny x gives
+// vectorizes without -ffast-math, next to exp in vexp.hpp: the correctly
+// rounded float log (crmath.cpp) runs on the double log, and the fused ops
+// take log1p of the off-max sum s (log Σ exp = a + log1p(s)) with it, at
+// float and double. Error ≤ 1 ulp over the whole domain (measured over every
+// float and millions of doubles: at most 0.66 ulp with FMA, 0.73 without),
+// subnormal inputs included; log(1) = 0, log1p(±0) = ±0, and tiny x gives
 // log1p(x) = x. Special values as std::log and std::log1p: log(±0) = −inf,
 // log(x < 0) = NaN, log1p(−1) = −inf, log1p(x < −1) = NaN, +inf → +inf, NaN
 // propagates.
@@ -43,7 +43,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "ops/vexp.hpp"
+#include "engine/math/vexp.hpp"
 
 namespace ddx::vexp {
 
