@@ -77,8 +77,7 @@ Options parse_options(int classes, std::string_view margins, std::string_view pr
     // exponents small.
     if (abs(a) > Rational(static_cast<long>(kMaxMargin)))
       throw InputError(fmt::format("--margins: '{}' lies outside [-{:g}, {:g}]", item, kMaxMargin, kMaxMargin));
-    o.margins.push_back(a);
-    o.margin_text.push_back(item);
+    o.margins.push_back({a, std::string(item)});
   }
   if (trim(precisions).empty()) throw InputError("--precisions: give at least one of float, double, long-double");
   for (std::string_view entry : split(precisions, ',')) {
@@ -261,13 +260,13 @@ void run_precision(const Options& o, Precision precision, const std::array<const
     const Program* program = programs[static_cast<int>(v)];
     Cost cost{.precision = precision, .variant = v};
     cost.evaluated_by = program ? program->evaluated_by : "kernel: framework_cross_entropy in derivations/compare.cpp";
-    z[0] = to_scalar<T>(o.margins.front());
+    z[0] = to_scalar<T>(o.margins.front().value);
     run_variant<T>(program, z, onehot, &cost);
     if (o.timing) cost.ns_per_element = time_variant<T>(program, z, onehot);
     result.costs.push_back(std::move(cost));
   }
   for (std::size_t m = 0; m < o.margins.size(); ++m) {
-    z[0] = to_scalar<T>(o.margins[m]);
+    z[0] = to_scalar<T>(o.margins[m].value);
     // The truth at the logits T actually holds (a margin such as 0.1 is rounded).
     const std::array<Float100, 3> exact = reference(to_rational(z[0]), o.classes);
     std::array<T, 3> truth;
@@ -298,8 +297,6 @@ void run_precision(const Options& o, Precision precision, const std::array<const
 Result run(const Options& options) {
   if (options.margins.empty() || options.precisions.empty() || options.classes < 2)
     throw InputError("compare: give at least one margin, one precision and two classes");
-  if (options.margin_text.size() != options.margins.size())
-    throw std::invalid_argument("compare: Options::margin_text must label every margin (use parse_options)");
   Result result;
   result.options = options;
   const Program naive = graph_program(Variant::NaiveComposed, options.classes);
@@ -313,7 +310,7 @@ Result run(const Options& options) {
   for (Precision p : options.precisions)
     for (Variant v : kVariants) result.thresholds.push_back(Threshold{.precision = p, .variant = v});
   auto smallest = [&](std::optional<std::size_t>& at, std::size_t m) {
-    if (!at || options.margins[m] < options.margins[*at]) at = m;
+    if (!at || options.margins[m].value < options.margins[*at].value) at = m;
   };
   for (const Row& r : result.rows) {
     Threshold& t = *std::find_if(result.thresholds.begin(), result.thresholds.end(), [&](const Threshold& x) {
@@ -355,7 +352,7 @@ std::string ulps_text(const Float100& ulps) {
 double margin_number(const Rational& a) { return to_scalar<double>(a); }
 
 std::string margin_label(const Result& r, std::optional<std::size_t> m) {
-  return m ? r.options.margin_text[*m] : "—";
+  return m ? r.options.margins[*m].text : "—";
 }
 
 const Row& find_row(const Result& r, Precision p, std::size_t m, Variant v, Quantity q) {
@@ -399,7 +396,7 @@ svg::LineChart chart_of(const Result& r, Precision p) {
   c.title = fmt::format("{}: error against the 100-digit truth", describe(p));
   c.x_label = "margin a (logits [a, 0, …, 0], target 0)";
   c.y_label = "bits of error (worst of loss and gradient)";
-  c.x_ticks = r.options.margin_text;
+  for (const Margin& a : r.options.margins) c.x_ticks.push_back(a.text);
   c.y_min = 0;
   c.y_max = total_bits(p);
   c.y_tick_step = 8;
@@ -437,11 +434,11 @@ nlohmann::ordered_json to_json(const Result& r) {
   j["precisions"] = Json::array();
   for (Precision p : r.options.precisions) j["precisions"].push_back(std::string(name_of(p)));
   j["margins"] = Json::array();
-  for (const Rational& a : r.options.margins) j["margins"].push_back(margin_number(a));
+  for (const Margin& a : r.options.margins) j["margins"].push_back(margin_number(a.value));
   j["rows"] = Json::array();
   for (const Row& row : r.rows)
     j["rows"].push_back(Json{{"precision", std::string(name_of(row.precision))},
-                             {"margin", margin_number(r.options.margins[row.margin_index])},
+                             {"margin", margin_number(r.options.margins[row.margin_index].value)},
                              {"variant", std::string(name_of(row.variant))},
                              {"quantity", std::string(name_of(row.quantity))},
                              {"value", row.value},
@@ -455,7 +452,7 @@ nlohmann::ordered_json to_json(const Result& r) {
   Json table = Json::array();
   for (const Threshold& t : r.thresholds) {
     const auto margin = [&](std::optional<std::size_t> m) {
-      return m ? Json(margin_number(r.options.margins[*m])) : Json(nullptr);
+      return m ? Json(margin_number(r.options.margins[*m].value)) : Json(nullptr);
     };
     table.push_back(Json{{"precision", std::string(name_of(t.precision))},
                          {"variant", std::string(name_of(t.variant))},
@@ -519,7 +516,7 @@ report::Report to_report(const Result& r) {
     for (std::size_t m = 0; m < r.options.margins.size(); ++m) {
       const bool underflow = find_row(r, p, m, Variant::DdxFused, Quantity::Loss).beyond_underflow;
       any_underflow = any_underflow || underflow;
-      const std::string label = r.options.margin_text[m] + (underflow ? " †" : "");
+      const std::string label = r.options.margins[m].text + (underflow ? " †" : "");
       report::Row truth{.cells = {label, std::string("truth")}};
       for (Quantity q : kQuantities) {
         truth.cells.emplace_back(find_row(r, p, m, Variant::DdxFused, q).truth);
@@ -552,7 +549,7 @@ report::Report to_report(const Result& r) {
       Table data{.caption = fmt::format("{}: bits of error against the margin (worst of the three quantities; the "
                                         "chart's data)", describe(p)),
                  .header = {"variant"}};
-      for (const std::string& a : r.options.margin_text) data.header.push_back("a = " + a);
+      for (const Margin& a : r.options.margins) data.header.push_back("a = " + a.text);
       for (std::size_t v = 0; v < chart.series.size(); ++v) {
         report::Row row{.cells = {chart.series[v].name}};
         for (double b : chart.series[v].y) row.cells.emplace_back(std::isinf(b) ? std::string("inf/NaN") : fmt::format("{:.1f}", b));

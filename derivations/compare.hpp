@@ -50,10 +50,16 @@ std::string_view name_of(Status s);
 // their errors do not add up to more than 2 ulps.
 inline constexpr double kDdxFusedUlps = 2;
 
+// A margin a of the logits [a, 0, …, 0]: its exact value and its text as
+// typed (for labels).
+struct Margin {
+  Rational value;
+  std::string text;
+};
+
 struct Options {
   int classes = 3;
-  std::vector<Rational> margins;       // in the order given
-  std::vector<std::string> margin_text;  // as typed, for labels
+  std::vector<Margin> margins;         // in the order given
   std::vector<Precision> precisions;   // float, double, long-double
   bool timing = true;                  // measure time per element (not deterministic)
 };

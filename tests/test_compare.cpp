@@ -24,7 +24,7 @@ Result default_run(int classes = 3) {
 
 const Row& row_of(const Result& r, Precision p, std::string_view margin, Variant v, Quantity q) {
   for (const Row& row : r.rows)
-    if (row.precision == p && r.options.margin_text[row.margin_index] == margin && row.variant == v && row.quantity == q)
+    if (row.precision == p && r.options.margins[row.margin_index].text == margin && row.variant == v && row.quantity == q)
       return row;
   throw std::logic_error("no such row");
 }
@@ -116,10 +116,10 @@ TEST(CompareGrid, DdxFusedWithinTwoUlpsUpToUnderflow) {
     EXPECT_TRUE(r.passed());
     for (const Row& row : r.rows) {
       if (row.variant != Variant::DdxFused) continue;
-      EXPECT_EQ(row.status, Status::Ok) << name_of(row.precision) << " " << r.options.margin_text[row.margin_index];
+      EXPECT_EQ(row.status, Status::Ok) << name_of(row.precision) << " " << r.options.margins[row.margin_index].text;
       ASSERT_TRUE(row.ulps.has_value());
       const double bound = row.beyond_underflow ? classes / 2.0 + 1 : kDdxFusedUlps;
-      EXPECT_LE(*row.ulps, bound) << name_of(row.precision) << " a=" << r.options.margin_text[row.margin_index] << " "
+      EXPECT_LE(*row.ulps, bound) << name_of(row.precision) << " a=" << r.options.margins[row.margin_index].text << " "
                                   << name_of(row.quantity) << " value " << row.value << " truth " << row.truth;
     }
   }
@@ -130,7 +130,7 @@ TEST(CompareGrid, DdxFusedWithinTwoUlpsUpToUnderflow) {
 TEST(CompareGrid, UnderflowLimit) {
   const Result r = default_run();
   for (const Row& row : r.rows) {
-    const double a = to_scalar<double>(r.options.margins[row.margin_index]);
+    const double a = to_scalar<double>(r.options.margins[row.margin_index].value);
     const double limit = row.precision == Precision::Float    ? -std::log(double(std::numeric_limits<float>::min()))
                          : row.precision == Precision::Double ? -std::log(std::numeric_limits<double>::min())
                                                               : -static_cast<double>(std::log(std::numeric_limits<long double>::min()));
@@ -142,7 +142,7 @@ TEST(CompareGrid, UnderflowLimit) {
 TEST(CompareGrid, TruthIsTheReferenceRounded) {
   const Result r = default_run();
   for (const Row& row : r.rows) {
-    const std::array<Float100, 3> ref = reference(r.options.margins[row.margin_index], r.options.classes);
+    const std::array<Float100, 3> ref = reference(r.options.margins[row.margin_index].value, r.options.classes);
     const Float100 exact = ref[static_cast<int>(row.quantity)];
     const std::string expected = row.precision == Precision::Float    ? format_scalar(to_scalar<float>(to_rational(exact)))
                                  : row.precision == Precision::Double ? format_scalar(to_scalar<double>(to_rational(exact)))
@@ -160,11 +160,11 @@ TEST(CompareGrid, TruthIsTheReferenceRounded) {
 template <class T> void expect_framework_zeros(const Result& r, Precision p, std::set<std::string>* zero_loss_margins) {
   const double eps = std::numeric_limits<T>::epsilon();
   for (std::size_t m = 0; m < r.options.margins.size(); ++m) {
-    const Rational& a = r.options.margins[m];
+    const Rational& a = r.options.margins[m].value;
     const double s = static_cast<double>(Float100((r.options.classes - 1) * exp(Float100(-to_scalar<Float100>(a)))));
     const T a_t = to_scalar<T>(a);
     const double half_ulp_a = static_cast<double>(std::nextafter(a_t, std::numeric_limits<T>::infinity()) - a_t) / 2;
-    const std::string& text = r.options.margin_text[m];
+    const std::string& text = r.options.margins[m].text;
     const Row& loss = row_of(r, p, text, Variant::FrameworkFused, Quantity::Loss);
     const Row& target = row_of(r, p, text, Variant::FrameworkFused, Quantity::GradTarget);
     if (loss.truth == "0") continue;  // the truth itself underflows: a zero is right
@@ -205,13 +205,13 @@ TEST(CompareGrid, FrameworkFusedWrongZerosFollowFromRounding) {
 template <class T> void expect_naive_overflow(const Result& r, Precision p, std::set<std::string>* nonfinite) {
   const double limit = std::log(static_cast<double>(std::numeric_limits<T>::max()));
   for (std::size_t m = 0; m < r.options.margins.size(); ++m) {
-    const double a = to_scalar<double>(r.options.margins[m]);
+    const double a = to_scalar<double>(r.options.margins[m].value);
     for (Quantity q : kQuantities) {
-      const Row& row = row_of(r, p, r.options.margin_text[m], Variant::NaiveComposed, q);
+      const Row& row = row_of(r, p, r.options.margins[m].text, Variant::NaiveComposed, q);
       const bool bad = row.status == Status::Inf || row.status == Status::Nan;
       if (a > limit) {
         EXPECT_TRUE(bad) << name_of(p) << " a=" << a << " " << name_of(q);
-        nonfinite->insert(r.options.margin_text[m]);
+        nonfinite->insert(r.options.margins[m].text);
       } else if (a < 0.99 * limit) {
         EXPECT_FALSE(bad) << name_of(p) << " a=" << a << " " << name_of(q);
       }
@@ -245,7 +245,7 @@ TEST(CompareGrid, ThresholdsFollowTheRows) {
     std::optional<Rational> overflow, wrong_zero, half;
     for (const Row& row : r.rows) {
       if (row.precision != t.precision || row.variant != t.variant) continue;
-      const Rational& a = r.options.margins[row.margin_index];
+      const Rational& a = r.options.margins[row.margin_index].value;
       const auto lower = [&](std::optional<Rational>& first, bool event) {
         if (event && (!first || a < *first)) first = a;
       };
@@ -255,7 +255,7 @@ TEST(CompareGrid, ThresholdsFollowTheRows) {
       lower(half, nonfinite || (row.bits && *row.bits > half_bits(t.precision)));
     }
     const auto margin = [&](std::optional<std::size_t> m) {
-      return m ? std::optional<Rational>(r.options.margins[*m]) : std::nullopt;
+      return m ? std::optional<Rational>(r.options.margins[*m].value) : std::nullopt;
     };
     EXPECT_EQ(margin(t.overflow), overflow) << name_of(t.precision) << " " << name_of(t.variant);
     EXPECT_EQ(margin(t.wrong_zero), wrong_zero) << name_of(t.precision) << " " << name_of(t.variant);
@@ -267,7 +267,7 @@ TEST(CompareGrid, ThresholdsFollowTheRows) {
     }
     if (t.variant == Variant::NaiveComposed && t.precision == Precision::Double) {
       ASSERT_TRUE(t.overflow);
-      EXPECT_EQ(r.options.margin_text[*t.overflow], "800");
+      EXPECT_EQ(r.options.margins[*t.overflow].text, "800");
     }
   }
   EXPECT_DOUBLE_EQ(half_bits(Precision::Float), 12);
