@@ -127,8 +127,8 @@ NodeId Graph::constant(std::vector<Rational> values, Shape shape) {
     throw ShapeError(fmt::format("constant of shape {} needs {} values, got {}", to_string(shape),
                                  shape.size(), values.size()));
   // One form per value: equal elements are held once.
-  if (values.size() > 1 && std::all_of(values.begin() + 1, values.end(), [&](const Rational& r) { return r == values.front(); }))
-    values.resize(1);
+  const auto equal_first = [&](const Rational& r) { return r == values.front(); };
+  if (values.size() > 1 && std::all_of(values.begin() + 1, values.end(), equal_first)) values.resize(1);
   Node node;
   node.op = kConstOp;
   node.shape = shape;
@@ -137,6 +137,9 @@ NodeId Graph::constant(std::vector<Rational> values, Shape shape) {
 }
 
 NodeId Graph::fill(const Rational& value, Shape shape) {
+  if (shape.size() > kMaxElements)
+    throw ShapeError(fmt::format("constant of shape {} would have {} elements; the limit is {}", to_string(shape),
+                                 shape.size(), kMaxElements));
   Node node;
   node.op = kConstOp;
   node.shape = shape;

@@ -58,7 +58,8 @@ class Graph {
   NodeId add(OpId op, std::span<const NodeId> inputs, Attr attr = {});
 
   // Leaves. A variable is identified by its name; declaring a name again with
-  // another shape throws. A constant holds exact rationals, one per element.
+  // another shape throws. A constant holds exact rationals, one per element
+  // (one for all when they are equal).
   NodeId variable(const std::string& name, Shape shape);
   NodeId constant(std::vector<Rational> values, Shape shape);
   NodeId constant(const Rational& value) { return fill(value, Shape::scalar()); }

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "engine/index/index_expr.hpp"
-#include "engine/print.hpp"
 #include "engine/math/crmath.hpp"
+#include "engine/print.hpp"
 #include "ops/fused.hpp"
 #include "ops/kernels.hpp"
 

@@ -220,6 +220,8 @@ TEST_F(GraphTest, BroadcastingAScalarConstantToTheLargestShapeCostsOneValue) {
   EXPECT_EQ(seed.shape(), largest);
   EXPECT_EQ(g.attr(seed.id()).values.size(), 1u);
   EXPECT_EQ(g.constant_at(seed.id(), kMaxElements - 1), Rational(-1, 1024));
+  const std::string error = shape_error_of([&] { g.fill(1, Shape::matrix(kMaxElements, 2)); });
+  EXPECT_NE(error.find("the limit is 33554432"), std::string::npos) << error;
 }
 
 TEST_F(GraphTest, ShapesAreInferred) {
