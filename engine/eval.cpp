@@ -95,7 +95,10 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
       block_(g.size(), -1),
       bound_(g.size(), nullptr),
       visible_(g.size(), keep == Keep::All),
+      checked_(g.size(), false),
+      compact_(g.size(), false),
       order_(topological_order(g, roots)) {
+  plan_checks(roots);
   if (keep == Keep::All) {
     data_.resize(order_.size());
     for (std::size_t p = 0; p < order_.size(); ++p) {
@@ -107,6 +110,22 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
     plan_lean(roots);
   }
   run(bindings, true);
+}
+
+template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots) {
+  // A value is looked at when it is a leaf or a root, or when one of its
+  // readers may turn a non-finite element into finite ones. Any other
+  // value's inf or NaN reaches a reader's value, and so on up to a value that
+  // is looked at: all are found without looking at every value.
+  const Graph& g = *graph_;
+  for (NodeId r : roots) checked_[r] = true;
+  for (NodeId id : order_) {
+    const Node& n = g.node(id);
+    if (n.op == kVarOp || n.op == kConstOp) checked_[id] = true;
+    const OpInfo& info = op_info(n.op);
+    for (std::size_t k = 0; k < n.arity; ++k)
+      if (!info.keeps_nonfinite[k] || n.shape.size() == 0) checked_[n.in[k]] = true;
+  }
 }
 
 template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) {
@@ -178,6 +197,13 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     }
   std::vector<bool> pinned(g.size(), false);
   for (NodeId r : roots) pinned[r] = visible_[r] = outside[r] = true;
+  // A uniform constant whose readers all broadcast their inputs is held as
+  // its one value.
+  for (NodeId id : order_)
+    compact_[id] = !pinned[id] && g.uniform_constant(id) != nullptr;
+  for (NodeId id : order_)
+    if (!op_info(g.node(id).op).broadcasting)
+      for (NodeId in : g.node(id).inputs()) compact_[in] = false;
   BufferPlan whole, block;
   for (std::size_t s = 0; s < steps_.size(); ++s) {
     const Step& step = steps_[s];
@@ -187,7 +213,7 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       if (n.op == kConstOp) pinned[id] = true;
       // A variable that is not a root is read where the bindings hold it.
       if (n.op == kVarOp && !pinned[id]) continue;
-      if (!step.blocked || outside[id]) slot_[id] = whole.take(n.shape.size(), pinned[id]);
+      if (!step.blocked || outside[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
       if (!step.blocked) continue;
       // Inside the chain, block buffers by liveness along the chain.
       if (!outside[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
@@ -209,7 +235,10 @@ template <class T> void Evaluation<T>::run(const Bindings<T>& bindings, bool fir
   if constexpr (FiniteLanes<T>::kUsed) {
     FiniteLanes<T> lanes;
     execute(bindings, first, &lanes);
-    if (lanes.all_finite()) return;
+    if (lanes.all_finite()) {
+      constants_finite_ = true;
+      return;
+    }
     first = false;  // the constants are converted
   }
   execute(bindings, first, nullptr);
@@ -224,9 +253,9 @@ template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool
     const NodeId id = order_[step.begin];
     run_node(id, bindings, first);
     const T* out = data_of(id);
-    const std::int64_t size = graph_->shape(id).size();
+    const std::int64_t size = held_shape(id).size();
     if (lanes) {
-      lanes->fold(out, size);
+      if (folded(id)) lanes->fold(out, size);
     } else if (!nonfinite_) {
       const std::int64_t k = first_nonfinite(out, size);
       if (k >= 0) nonfinite_ = NonFinite{id, k, format_scalar(out[k])};
@@ -255,24 +284,24 @@ template <class T> void Evaluation<T>::run_node(NodeId id, const Bindings<T>& bi
   if (n.op == kConstOp) {
     if (first) {  // a constant's buffer is its own, and its value cannot change
       if (const Rational* c = g.uniform_constant(id))
-        std::fill(out, out + size, to_scalar<T>(*c));
+        std::fill(out, out + held_shape(id).size(), to_scalar<T>(*c));
       else
         for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(g.constant_at(id, k));
     }
   } else {
     TensorView<T> views[kMaxInputs];
     std::size_t count = 0;
-    for (NodeId in : n.inputs()) views[count++] = {data_of(in), g.shape(in)};
+    for (NodeId in : n.inputs()) views[count++] = {data_of(in), held_shape(in)};
     op_info(n.op).template kernel<T>()(g, id, std::span(views, count), n.shape, out);
   }
 }
 
 template <class T> TensorView<T> Evaluation<T>::block_view(NodeId id, std::int64_t row, std::int64_t rows) const {
-  const Shape& s = graph_->shape(id);
+  const Shape s = held_shape(id);
   if (block_[id] >= 0) return {blocks_[block_[id]].data(), Shape::matrix(rows, s.cols())};
   const T* data = data_of(id);
   if (s.rank == 2 && s.rows() == batch_rows_) return {data + row * s.cols(), Shape::matrix(rows, s.cols())};
-  return {data, s};  // one row, broadcast to every row
+  return {data, s};  // one row (or one value), broadcast to every row
 }
 
 template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<T>* lanes) {
@@ -292,7 +321,7 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
       for (NodeId in : n.inputs()) views[count++] = block_view(in, row, rows);
       T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
       op_info(n.op).template kernel<T>()(g, id, std::span(views, count), Shape::matrix(rows, cols), out);
-      if (lanes) lanes->fold(out, rows * cols);
+      if (lanes && checked_[id]) lanes->fold(out, rows * cols);
       if (bad.empty() || bad[p - step.begin]) continue;
       const std::int64_t k = first_nonfinite(out, rows * cols);
       if (k >= 0) bad[p - step.begin] = NonFinite{id, row * cols + k, format_scalar(out[k])};

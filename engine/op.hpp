@@ -94,6 +94,16 @@ struct OpInfo {
   // kernel takes its sizes from `shape` and the inputs' views: true for the
   // elementwise maps, broadcasts and reductions along a row.
   bool row_wise = false;
+  // The kernel reads each input broadcast to the result's shape (the
+  // elementwise binary maps), so an input may be given in any shape that
+  // broadcasts to it: the evaluator passes a uniform constant as one value.
+  bool broadcasting = false;
+  // Per input: a non-finite element of it makes some element of the result
+  // non-finite (x + inf, log(inf), a sum over a NaN). False where one can
+  // give a finite result (x / inf, exp(−inf), equal) and by default. The
+  // evaluator looks for inf and NaN only in values whose readers may not
+  // carry them on.
+  std::array<bool, kMaxInputs> keeps_nonfinite{};
   // The forward kernel at the symbolic scalar (canonical polynomials), for
   // scalarising a graph; null when the op has no algebraic form (max, equal):
   // its elements then become opaque atoms.

@@ -254,49 +254,60 @@ template <class Op> Kernel<sym::Value> symbolic_unary() { return &Unary<Op>::tem
 
 OpIds register_all() {
   OpIds ids{};
+  // Which inputs' inf and NaN always reach the result (OpInfo::keeps_nonfinite).
+  constexpr std::array<bool, kMaxInputs> kKeeps{true, true}, kNone{};
   auto infix = [](std::string_view name, std::string_view symbol, int prec, std::string_view formula, auto shape,
-                  VjpRule vjp, KernelTable k, Kernel<sym::Value> symbolic, IndexForm index_form) {
+                  VjpRule vjp, KernelTable k, Kernel<sym::Value> symbolic, IndexForm index_form,
+                  std::array<bool, kMaxInputs> keeps) {
     return register_op({.name = name, .arity = 2, .notation = Notation::Infix, .symbol = symbol, .precedence = prec,
-                        .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k,
-                        .row_wise = true, .symbolic = symbolic, .index_form = index_form});
+                        .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k, .row_wise = true,
+                        .broadcasting = true, .keeps_nonfinite = keeps, .symbolic = symbolic,
+                        .index_form = index_form});
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
-                 Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId),
-                 IndexForm index_form) {
+                 Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId), IndexForm index_form,
+                 std::array<bool, kMaxInputs> keeps, bool broadcasting = false) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
-                        .kernels = k, .row_wise = true, .symbolic = symbolic, .index_form = index_form});
+                        .kernels = k, .row_wise = true, .broadcasting = broadcasting, .keeps_nonfinite = keeps,
+                        .symbolic = symbolic, .index_form = index_form});
   };
   ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
-                  symbolic_binary<Add>(), Add::index_form);
+                  symbolic_binary<Add>(), Add::index_form, kKeeps);
   ids.sub = infix(kSub, "-", 10, "ā += ḡ; b̄ −= ḡ", broadcast_shape<kSub>, Sub::vjp, binary_kernels<Sub>(),
-                  symbolic_binary<Sub>(), Sub::index_form);
+                  symbolic_binary<Sub>(), Sub::index_form, kKeeps);
+  // inf·0 is NaN: a product keeps both.
   ids.mul = infix(kMul, "*", 20, "ā += ḡ·b; b̄ += ḡ·a", broadcast_shape<kMul>, Mul::vjp, binary_kernels<Mul>(),
-                  symbolic_binary<Mul>(), Mul::index_form);
+                  symbolic_binary<Mul>(), Mul::index_form, kKeeps);
+  // x / inf is 0: only the dividend's are kept.
   ids.div = infix(kDiv, "/", 20, "ā += ḡ/b; b̄ −= ḡ·result/b", broadcast_shape<kDiv>, Div::vjp,
-                  binary_kernels<Div>(), symbolic_binary<Div>(), Div::index_form);
+                  binary_kernels<Div>(), symbolic_binary<Div>(), Div::index_form, {true, false});
   ids.neg = register_op({.name = kNeg, .arity = 1, .notation = Notation::Prefix, .symbol = "-", .precedence = 30,
                          .vjp_formula = "x̄ −= ḡ", .infer_shape = same_shape<kNeg>, .vjp = Neg::vjp,
-                         .kernels = unary_kernels<Neg>(), .row_wise = true, .symbolic = symbolic_unary<Neg>(),
-                         .index_form = Neg::index_form});
+                         .kernels = unary_kernels<Neg>(), .row_wise = true, .keeps_nonfinite = kKeeps,
+                         .symbolic = symbolic_unary<Neg>(), .index_form = Neg::index_form});
+  // exp(−inf) is 0.
   ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>(),
-                 nullptr, Exp::index_form);
+                 nullptr, Exp::index_form, kNone);
+  // log(inf) is inf, log(−inf) NaN.
   ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>(), symbolic_unary<Log>(),
-                 nullptr, Log::index_form);
+                 nullptr, Log::index_form, kKeeps);
+  // x⁰ is 1 and inf⁻¹ is 0.
   ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), symbolic_unary<Pow>(),
-                 exponent_attr_text, Pow::index_form);
+                 exponent_attr_text, Pow::index_form, kNone);
   ids.sum = call(kSum, 1, "x̄ += broadcast(ḡ)", reduce_shape<kSum>, SumTo::vjp, kernels::kernel_table<SumTo>(),
-                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form);
+                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form, kKeeps);
+  // The maximum of −inf and 0 is 0.
   ids.max = call(kMax, 1, "x̄ += ḡ at the maximum (ties share ḡ equally)", reduce_shape<kMax>, MaxTo::vjp,
-                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form);
+                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form, kNone);
   ids.broadcast = call(kBroadcast, 1, "x̄ += sum of ḡ over the broadcast axes", expand_shape<kBroadcast>,
                        BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(),
-                       &BroadcastTo::forward<sym::Value>, target_attr_text, BroadcastTo::index_form);
+                       &BroadcastTo::forward<sym::Value>, target_attr_text, BroadcastTo::index_form, kKeeps);
   ids.equal = call(kEqual, 2, "not differentiable: no adjoint flows", broadcast_shape<kEqual>, nullptr,
-                   binary_kernels<Equal>(), nullptr, nullptr, nullptr);
+                   binary_kernels<Equal>(), nullptr, nullptr, nullptr, kNone, /*broadcasting=*/true);
   ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
                            unary_kernels<StopGradient>(), symbolic_unary<StopGradient>(), nullptr,
-                           StopGradient::index_form);
+                           StopGradient::index_form, kKeeps);
   return ids;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/eval.hpp"
+#include "engine/print.hpp"
 #include "ops/composites.hpp"
 
 namespace ddx {
@@ -131,17 +132,18 @@ TEST(EvalArena, BlocksKeepWholeValuesOnlyForWhatLeavesTheChain) {
   SoftmaxCeGraph small(4, 5);  // one block would be the whole batch: no blocks
   const NodeId small_roots[] = {small.loss.id(), small.grad_z};
   EXPECT_EQ(Evaluation<double>(small.g, small_roots, point<double>(4, 5, 1), Keep::Roots).block_rows(), 0);
-  // Whole values: z, y, the seed −1/B spread over the batch (a constant),
-  // y·log p (summed over the batch for the loss), the gradient (a root) and
-  // a few scalars; everything else of the chain lives in a few block
-  // buffers. Node by node, the lean mode would hold more values of the
-  // batch's size than these five.
+  // Whole values of the batch's size: y·log p (summed over the batch for the
+  // loss) and the gradient (a root). z and y are read where the bindings
+  // hold them, the seed −1/B spread over the batch is held as its one value,
+  // and everything else of the chain lives in five block buffers (plus a few
+  // scalars). Node by node, the lean mode would hold more values of the
+  // batch's size than these two.
   constexpr std::int64_t rows = 400;
   SoftmaxCeGraph f(rows, kClasses);
   const NodeId roots[] = {f.loss.id(), f.grad_z};
   const Evaluation<double> lean(f.g, roots, point<double>(rows, kClasses, 5), Keep::Roots);
   EXPECT_EQ(lean.block_rows(), kBlockRows);
-  EXPECT_LT(lean.held_elements(), 5u * rows * kClasses + 8u * kBlockRows * kClasses);
+  EXPECT_LT(lean.held_elements(), 2u * rows * kClasses + 6u * kBlockRows * kClasses);
 }
 
 TEST(EvalArena, ABatchWideValueSplitsTheChain) {
@@ -181,6 +183,89 @@ TEST(EvalArena, BlocksReportTheNonFiniteNodeAndElementOfNodeByNode) {
   EXPECT_EQ(lean.nonfinite()->node, all.nonfinite()->node);
   EXPECT_EQ(lean.nonfinite()->element, all.nonfinite()->element);
   EXPECT_EQ(lean.nonfinite()->value, all.nonfinite()->value);
+}
+
+// Values read only by ops that carry inf and NaN on (OpInfo::keeps_nonfinite)
+// are not looked at; the first non-finite node must still be found when a
+// later op turns it back into finite values.
+TEST(EvalArena, ANonFiniteValueMadeFiniteAgainIsStillReported) {
+  Graph g;
+  const Expr x = variable(g, "x", Shape::matrix(kRows, kClasses));
+  const Expr big = exp(x);  // inf at x = 100 in float
+  const Expr zero = log(x);  // −inf at x = 0
+  const Expr absorbed[] = {
+      Rational(1) / big,                   // 1 / inf = 0
+      exp(zero),                           // exp(−inf) = 0
+      equal(big, x),                       // inf == 100 is 0
+      pow(big, -1),                        // inf⁻¹ = 0
+      max(zero, 1) + Rational(1),          // max(−inf, 0.3...) is finite
+      x / (big + Rational(1)),             // a sum carries inf to the divisor
+  };
+  for (const Expr& root : absorbed) {
+    const NodeId roots[] = {sum(root).id()};
+    Bindings<float> b;
+    auto& v = b["x"];
+    for (std::int64_t k = 0; k < kRows * kClasses; ++k) v.push_back(0.25f + static_cast<float>(k % 7));
+    Evaluation<float> lean(g, roots, b, Keep::Roots);
+    EXPECT_FALSE(lean.nonfinite()) << node_call(g, root.id());
+    v[3 * kClasses + 2] = 100.0f;
+    v[5 * kClasses + 1] = 0.0f;
+    lean.rerun(b);
+    const Evaluation<float> all(g, roots, b);
+    ASSERT_TRUE(all.nonfinite()) << node_call(g, root.id());
+    ASSERT_TRUE(lean.nonfinite()) << node_call(g, root.id());
+    EXPECT_TRUE(std::isfinite(lean.scalar(roots[0]))) << node_call(g, root.id());
+    EXPECT_EQ(lean.nonfinite()->node, all.nonfinite()->node) << node_call(g, root.id());
+    EXPECT_EQ(lean.nonfinite()->element, all.nonfinite()->element) << node_call(g, root.id());
+  }
+}
+
+// A constant is looked at once: on every later run it has the same value.
+// One beyond float's range is reported on every run, not only the first.
+TEST(EvalArena, AConstantBeyondThePrecisionIsReportedOnEveryRun) {
+  Graph g;
+  const Expr x = variable(g, "x", Shape::vector(3));
+  const Expr huge = constant(g, parse_rational("1e55"));
+  const NodeId roots[] = {sum(x / huge).id()};  // x / inf is 0: finite
+  Bindings<float> b{{"x", {1, 2, 3}}};
+  Evaluation<float> ev(g, roots, b, Keep::Roots);
+  for (int run = 0; run < 3; ++run) {
+    ASSERT_TRUE(ev.nonfinite()) << run;
+    EXPECT_EQ(ev.nonfinite()->node, huge.id()) << run;
+    b["x"][0] = static_cast<float>(run);
+    ev.rerun(b);
+  }
+  Evaluation<double> fine(g, roots, Bindings<double>{{"x", {1, 2, 3}}}, Keep::Roots);
+  EXPECT_FALSE(fine.nonfinite());
+}
+
+// The seed −1/B of a mean spreads one value over the batch: read only by
+// ops that broadcast their inputs, the lean mode holds it as that value.
+TEST(EvalArena, AUniformConstantIsHeldAsOneValue) {
+  constexpr std::int64_t rows = 64, cols = 50;
+  Graph g;
+  const Expr x = variable(g, "x", Shape::matrix(rows, cols));
+  const Expr spread{g, g.fill(Rational(-1, 3), Shape::matrix(rows, cols))};
+  Bindings<double> b;
+  for (std::int64_t k = 0; k < rows * cols; ++k) b["x"].push_back(std::sin(0.1 * static_cast<double>(k)));
+  // x·c (a broadcasting reader): the product and c's one value.
+  const NodeId product[] = {(x * spread).id()};
+  const Evaluation<double> all(g, product, b);
+  const Evaluation<double> lean(g, product, b, Keep::Roots);
+  EXPECT_EQ(all.value(product[0]), lean.value(product[0]));
+  EXPECT_EQ(lean.held_elements(), static_cast<std::size_t>(rows * cols + 1));
+  EXPECT_DOUBLE_EQ(lean.value(product[0])[7], -std::sin(0.7) / 3);
+  // exp(c) reads c element by element: c is held whole.
+  const NodeId both[] = {(x * spread).id(), (x + exp(spread)).id()};
+  const Evaluation<double> all2(g, both, b);
+  const Evaluation<double> lean2(g, both, b, Keep::Roots);
+  EXPECT_EQ(all2.value(both[1]), lean2.value(both[1]));
+  EXPECT_EQ(all2.value(both[0]), lean2.value(both[0]));
+  EXPECT_GE(lean2.held_elements(), static_cast<std::size_t>(3 * rows * cols));
+  // A root is kept whole: value() reads it.
+  const NodeId root[] = {spread.id()};
+  const Evaluation<double> kept(g, root, b, Keep::Roots);
+  EXPECT_EQ(kept.value(spread.id()), std::vector<double>(rows * cols, -1.0 / 3));
 }
 
 }  // namespace
