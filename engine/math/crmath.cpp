@@ -8,6 +8,10 @@
 // - TwoSum(a, b), any order: the six-operation form;
 // - TwoProd(a, b): p = a·b, e = fma(a, b, −p) (or Dekker's splitting without
 //   a hardware FMA), p + e = a·b.
+// Where the error bounds below count the roundings of a product and a sum,
+// mul_add fuses them when the machine has an FMA: one rounding, no larger
+// than the sum's, so the bounds hold either way. Which build runs does not
+// change a result: it is correctly rounded or the test sends it on.
 #include "engine/math/crmath.hpp"
 
 #include <algorithm>
@@ -23,6 +27,7 @@
 namespace ddx::cr {
 namespace {
 
+using vexp::detail::mul_add;
 using vexp::detail::select;
 
 // ---- exact transformations ---------------------------------------------------
@@ -142,28 +147,28 @@ template <class T> using Flag = std::conditional_t<sizeof(T) == 8, std::int64_t,
   constexpr double shifter = 0x1.8p52;
   const bool in_range = (x >= kExpMin) & (x <= kExpMax);
   const double xc = select(in_range, x, 0.0);
-  const double tt = xc * inv_step + shifter;
+  const double tt = mul_add(xc, inv_step, shifter);
   const double nd = tt - shifter;
   const std::int64_t n = std::bit_cast<std::int64_t>(tt) - std::bit_cast<std::int64_t>(shifter);
   const std::int64_t j = n & 127, m = n >> 7;
 
-  const double r1 = xc - nd * t.L1;
+  const double r1 = mul_add(-nd, t.L1, xc);  // exact
   const Sum2 r = two_sum(r1, -(nd * t.L2));
-  const double rh = r.hi, rl = r.lo - nd * t.L3;
+  const double rh = r.hi, rl = mul_add(-nd, t.L3, r.lo);
 
   const double sq = rh * rh, sqe = two_prod_error(rh, rh, sq);
   double p = 1.0 / 5040.0;
-  p = p * rh + 1.0 / 720.0;
-  p = p * rh + 1.0 / 120.0;
-  p = p * rh + 1.0 / 24.0;
-  p = p * rh + 1.0 / 6.0;
+  p = mul_add(p, rh, 1.0 / 720.0);
+  p = mul_add(p, rh, 1.0 / 120.0);
+  p = mul_add(p, rh, 1.0 / 24.0);
+  p = mul_add(p, rh, 1.0 / 6.0);
   const Sum2 e = fast_two_sum(rh, 0.5 * sq);
-  const double e_lo = e.lo + (((0.5 * sqe + rl) + rl * rh) + (sq * rh) * p);
+  const double e_lo = e.lo + mul_add(sq * rh, p, mul_add(rl, rh, 0.5 * sqe + rl));
 
   const double th = t.hi[j], tl = t.lo[j];
   const double prod = th * e.hi, prod_err = two_prod_error(th, e.hi, prod);
   const Sum2 s = fast_two_sum(th, prod);
-  const double tail = s.lo + (prod_err + (th * e_lo + (tl + tl * e.hi)));
+  const double tail = s.lo + (prod_err + mul_add(th, e_lo, mul_add(tl, e.hi, tl)));
 
   const double eps = s.hi * 0x1p-70;
   const double y1 = s.hi + (tail + eps), y2 = s.hi + (tail - eps);
@@ -239,21 +244,21 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
   const double sq = rh * rh, sqe = two_prod_error(rh, rh, sq);
   const double cube = sq * rh, cube_err = two_prod_error(sq, rh, cube) + sqe * rh;
   const double c3 = cube * t.third_hi;
-  const double c3_err = two_prod_error(cube, t.third_hi, c3) + (cube * t.third_lo + cube_err * t.third_hi);
+  const double c3_err = two_prod_error(cube, t.third_hi, c3) + mul_add(cube, t.third_lo, cube_err * t.third_hi);
   double q = 1.0 / 9.0;
-  q = q * rh - 1.0 / 8.0;
-  q = q * rh + 1.0 / 7.0;
-  q = q * rh - 1.0 / 6.0;
-  q = q * rh + 1.0 / 5.0;
-  q = q * rh - 1.0 / 4.0;
+  q = mul_add(q, rh, -1.0 / 8.0);
+  q = mul_add(q, rh, 1.0 / 7.0);
+  q = mul_add(q, rh, -1.0 / 6.0);
+  q = mul_add(q, rh, 1.0 / 5.0);
+  q = mul_add(q, rh, -1.0 / 4.0);
   const Sum2 s1 = fast_two_sum(rh, -0.5 * sq);
   const Sum2 s2 = fast_two_sum(s1.hi, c3);
   const double lead_lo =
-      (s1.lo + s2.lo) + ((c3_err - 0.5 * sqe) + ((sq * sq) * q + rl * ((1.0 - rh) + sq)));
+      (s1.lo + s2.lo) + ((c3_err - 0.5 * sqe) + mul_add(sq * sq, q, rl * ((1.0 - rh) + sq)));
 
   const Sum2 a = two_sum(kd * t.ln2_hi, t.hi[j]);
   const Sum2 b = two_sum(a.hi, s2.hi);
-  const double tail = (a.lo + b.lo) + ((lead_lo + t.lo[j]) + kd * t.ln2_lo);
+  const double tail = (a.lo + b.lo) + mul_add(kd, t.ln2_lo, lead_lo + t.lo[j]);
 
   const double eps = std::abs(b.hi) * 0x1p-70;
   const double y1 = b.hi + (tail + eps), y2 = b.hi + (tail - eps);
