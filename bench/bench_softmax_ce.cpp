@@ -4,7 +4,11 @@
 //             primitives and its reverse-mode gradient, built once and
 //             evaluated (forward + reverse) by the engine keeping only the
 //             roots, in the same buffers every iteration;
-//   Fused     fused::cross_entropy_class over the batch, with the gradient;
+//   Fused     fused::cross_entropy_class over the batch, with the gradient
+//             (the graph's fused op runs fused::cross_entropy, the same row
+//             passes reading a dense target row instead of an index; labels
+//             give all three ways, and PyTorch's F.cross_entropy in
+//             bench/compare_pytorch.py, the same inputs);
 //   Bound     one pass reading z and the labels and writing g with the
 //             vectorized exp: what any gradient kernel must at least do.
 // Arguments: rows B, classes n. Items processed = B·n, so the reported rate

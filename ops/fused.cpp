@@ -61,12 +61,11 @@ template <const char* Name> Shape row_reduced_shape(const Graph& g, std::span<co
 
 // ---- the symbolic values -------------------------------------------------------
 
-// Σ of values as one canonical polynomial, all terms merged at once (as the
-// sum op's symbolic kernel does).
+// Σ of values as one canonical polynomial (as the sum op's symbolic kernel).
 Value sum_of(const Value* x, std::int64_t n) {
-  std::vector<sym::Term> terms;
-  for (std::int64_t j = 0; j < n; ++j) terms.insert(terms.end(), x[j].poly()->terms.begin(), x[j].poly()->terms.end());
-  return Value(sym::current_context().from_terms(std::move(terms)));
+  sym::TermSum total;
+  for (std::int64_t j = 0; j < n; ++j) total.add(x[j]);
+  return std::move(total).result();
 }
 
 // softmax of one row as the composed form writes it: exp(zⱼ) / Σₖ exp(zₖ).

@@ -195,20 +195,15 @@ struct SumTo {
   static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     kernels::reduce_to(in[0], shape, out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
   }
-  // The same sum over canonical polynomials, gathering all terms before
-  // merging them once: adding one term at a time would cost O(n²).
+  // The same sum over canonical polynomials, each output's terms merged once.
   static void symbolic(const Graph&, NodeId, std::span<const TensorView<sym::Value>> in, const Shape& target,
                        sym::Value* out) {
-    std::vector<std::vector<sym::Term>> gathered(static_cast<std::size_t>(target.size()));
+    std::vector<sym::TermSum> sums(static_cast<std::size_t>(target.size()));
     const Shape& s = in[0].shape;
     for (std::int64_t r = 0; r < s.rows(); ++r)
-      for (std::int64_t c = 0; c < s.cols(); ++c) {
-        auto& bucket = gathered[static_cast<std::size_t>(kernels::broadcast_index(target, r, c))];
-        const auto& terms = in[0].data[r * s.cols() + c].poly()->terms;
-        bucket.insert(bucket.end(), terms.begin(), terms.end());
-      }
-    for (std::size_t k = 0; k < gathered.size(); ++k)
-      out[k] = sym::Value(sym::current_context().from_terms(std::move(gathered[k])));
+      for (std::int64_t c = 0; c < s.cols(); ++c)
+        sums[static_cast<std::size_t>(kernels::broadcast_index(target, r, c))].add(in[0].data[r * s.cols() + c]);
+    for (std::size_t k = 0; k < sums.size(); ++k) out[k] = std::move(sums[k]).result();
   }
   static Contribs vjp(const VjpContext& c) { return {broadcast_to(c.grad(), c.input(0).shape())}; }
   // Over the classes: Σⱼ x(j).

@@ -475,4 +475,6 @@ Value operator-(const Value& a) { return Value(current_context().neg(a.poly_)); 
 Value exp(const Value& a) { return Value(current_context().exp(a.poly_)); }
 Value log(const Value& a) { return Value(current_context().log(a.poly_)); }
 
+Value TermSum::result() && { return Value(current_context().from_terms(std::move(terms_))); }
+
 }  // namespace ddx::sym

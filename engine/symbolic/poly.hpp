@@ -168,6 +168,17 @@ class Value {
   PolyRef poly_;
 };
 
+// A sum of many Values as one canonical polynomial: the terms are gathered
+// and merged once (adding one Value at a time would cost O(n²)).
+class TermSum {
+ public:
+  void add(const Value& v) { terms_.insert(terms_.end(), v.poly()->terms.begin(), v.poly()->terms.end()); }
+  Value result() &&;
+
+ private:
+  std::vector<Term> terms_;
+};
+
 // The Context that Value arithmetic uses, set for a scope.
 class ContextScope {
  public:
