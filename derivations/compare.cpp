@@ -349,7 +349,7 @@ std::string ulps_text(const Float100& ulps) {
   return fmt::format("{:.2e}", static_cast<double>(ulps));
 }
 
-double margin_number(const Rational& a) { return to_scalar<double>(a); }
+double margin_number(const Margin& a) { return to_scalar<double>(a.value); }
 
 std::string margin_label(const Result& r, std::optional<std::size_t> m) {
   return m ? r.options.margins[*m].text : "—";
@@ -434,11 +434,11 @@ nlohmann::ordered_json to_json(const Result& r) {
   j["precisions"] = Json::array();
   for (Precision p : r.options.precisions) j["precisions"].push_back(std::string(name_of(p)));
   j["margins"] = Json::array();
-  for (const Margin& a : r.options.margins) j["margins"].push_back(margin_number(a.value));
+  for (const Margin& a : r.options.margins) j["margins"].push_back(margin_number(a));
   j["rows"] = Json::array();
   for (const Row& row : r.rows)
     j["rows"].push_back(Json{{"precision", std::string(name_of(row.precision))},
-                             {"margin", margin_number(r.options.margins[row.margin_index].value)},
+                             {"margin", margin_number(r.options.margins[row.margin_index])},
                              {"variant", std::string(name_of(row.variant))},
                              {"quantity", std::string(name_of(row.quantity))},
                              {"value", row.value},
@@ -452,7 +452,7 @@ nlohmann::ordered_json to_json(const Result& r) {
   Json table = Json::array();
   for (const Threshold& t : r.thresholds) {
     const auto margin = [&](std::optional<std::size_t> m) {
-      return m ? Json(margin_number(r.options.margins[*m].value)) : Json(nullptr);
+      return m ? Json(margin_number(r.options.margins[*m])) : Json(nullptr);
     };
     table.push_back(Json{{"precision", std::string(name_of(t.precision))},
                          {"variant", std::string(name_of(t.variant))},

@@ -321,7 +321,7 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
       for (NodeId in : n.inputs()) views[count++] = block_view(in, row, rows);
       T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
       op_info(n.op).template kernel<T>()(g, id, std::span(views, count), Shape::matrix(rows, cols), out);
-      if (lanes && checked_[id]) lanes->fold(out, rows * cols);
+      if (lanes && folded(id)) lanes->fold(out, rows * cols);
       if (bad.empty() || bad[p - step.begin]) continue;
       const std::int64_t k = first_nonfinite(out, rows * cols);
       if (k >= 0) bad[p - step.begin] = NonFinite{id, row * cols + k, format_scalar(out[k])};

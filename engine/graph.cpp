@@ -15,6 +15,13 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
   return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 12) + (h >> 4));
 }
 
+// Refuses a value of more than kMaxElements elements; `what` names it.
+void check_elements(const Shape& shape, const std::string& what) {
+  if (shape.size() > kMaxElements)
+    throw ShapeError(fmt::format("{} would have shape {}, {} elements; the limit is {}", what, to_string(shape),
+                                 shape.size(), kMaxElements));
+}
+
 std::vector<OpInfo>& registry() {
   static std::vector<OpInfo> ops = [] {
     std::vector<OpInfo> v;
@@ -100,9 +107,7 @@ NodeId Graph::add(OpId op, std::span<const NodeId> inputs, Attr attr) {
     node.in[k] = inputs[k];
   }
   node.shape = info.infer_shape(*this, inputs, attr);
-  if (node.shape.size() > kMaxElements)
-    throw ShapeError(fmt::format("{}: the result would have shape {}, {} elements; the limit is {}", info.name,
-                                 to_string(node.shape), node.shape.size(), kMaxElements));
+  check_elements(node.shape, fmt::format("{}: the result", info.name));
   return insert(node, std::move(attr));
 }
 
@@ -137,9 +142,7 @@ NodeId Graph::constant(std::vector<Rational> values, Shape shape) {
 }
 
 NodeId Graph::fill(const Rational& value, Shape shape) {
-  if (shape.size() > kMaxElements)
-    throw ShapeError(fmt::format("constant of shape {} would have {} elements; the limit is {}", to_string(shape),
-                                 shape.size(), kMaxElements));
+  check_elements(shape, "a constant");
   Node node;
   node.op = kConstOp;
   node.shape = shape;
