@@ -120,6 +120,45 @@ void reduce_to(const TensorView<T>& x, const Shape& target, T* out, const T& ini
     }
 }
 
+// Lanes of a sum: the elements of one 64-byte vector register at float and
+// double (16 and 8), 4 at long double, 1 (a plain left-to-right sum) at the
+// multiprecision types. A property of the type, not of the machine: every
+// build adds in the same order and gets the same bits.
+template <class T> inline constexpr std::int64_t kSumLanes = std::max<std::int64_t>(1, 64 / sizeof(T));
+
+// x[0] + … + x[m−1] in kSumLanes<T> lanes: lane l adds the elements l, l + L,
+// l + 2L, … in order, starting from 0, and the lanes are then added left to
+// right, starting from 0. For m ≤ L that is the left-to-right sum itself;
+// longer runs vectorize (each lane is its own chain, so nothing is
+// reassociated) and their rounding error grows with m/L instead of m.
+template <class T> T lane_sum(const T* x, std::int64_t m) {
+  constexpr std::int64_t L = kSumLanes<T>;
+  T lane[L];
+  for (std::int64_t l = 0; l < L; ++l) lane[l] = T(0);  // (a loop: GCC 12 does not vectorize after "= {}")
+  std::int64_t k = 0;
+  for (; k + L <= m; k += L)
+    for (std::int64_t l = 0; l < L; ++l) lane[l] = T(lane[l] + x[k + l]);
+  for (std::int64_t l = 0; k < m; ++k, ++l) lane[l] = T(lane[l] + x[k]);
+  T total(0);
+  for (std::int64_t l = 0; l < L; ++l) total = T(total + lane[l]);
+  return total;
+}
+
+// out (shape `target`) = the sum of x's elements that broadcast onto each
+// output element: a row's (or the whole value's) elements by lane_sum, the
+// other targets as reduce_to adds them (in row-major order).
+template <class T> void sum_to(const TensorView<T>& x, const Shape& target, T* out) {
+  const std::int64_t rows = x.shape.rows(), cols = x.shape.cols();
+  const auto add = [](const T& acc, const T& v) { return T(acc + v); };
+  if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols > kSumLanes<T>) {
+    for (std::int64_t r = 0; r < rows; ++r) out[r] = lane_sum(x.data + r * cols, cols);
+  } else if (target.size() == 1 && x.shape.size() > kSumLanes<T>) {
+    out[0] = lane_sum(x.data, x.shape.size());
+  } else {  // short rows: reduce_to's four rows at a time (the same sums as lane_sum)
+    reduce_to(x, target, out, T(0), add);
+  }
+}
+
 // Instantiates Op::forward<T> for every scalar type ddx evaluates at.
 template <class Op, class... Ts> KernelTuple<Ts...> kernel_table_for(std::tuple<Ts...>*) {
   return {&Op::template forward<Ts>...};

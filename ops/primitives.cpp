@@ -193,7 +193,7 @@ struct StopGradient {
 struct SumTo {
   template <class T>
   static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
-    kernels::reduce_to(in[0], shape, out, T(0), [](const T& acc, const T& x) { return T(acc + x); });
+    kernels::sum_to(in[0], shape, out);
   }
   // The same sum over canonical polynomials, each output's terms merged once.
   static void symbolic(const Graph&, NodeId, std::span<const TensorView<sym::Value>> in, const Shape& target,

@@ -78,6 +78,63 @@ TEST(Kernels, ReduceToFoldsInRowMajorOrder) {
   }
 }
 
+// sum_to against its definition written out: a row's (or the whole value's)
+// elements in kSumLanes lanes, lane l taking the elements l, l + L, … from
+// 0, the lanes then added left to right from 0; the other targets in
+// row-major order. Runs shorter than, equal to and longer than the lanes,
+// at float (16 lanes) and double (8). Exact equality: the same additions in
+// the same order.
+template <class T> T lanes_by_definition(const std::vector<T>& run) {
+  constexpr std::int64_t L = kernels::kSumLanes<T>;
+  std::vector<T> lane(L, T(0));
+  for (std::size_t k = 0; k < run.size(); ++k) lane[k % L] = T(lane[k % L] + run[k]);
+  T total(0);
+  for (const T& v : lane) total = T(total + v);
+  return total;
+}
+
+template <class T> void expect_sum_to_definition() {
+  std::mt19937_64 rng(6);
+  std::uniform_real_distribution<double> value(-1.0, 1.0);
+  for (std::int64_t rows : {1, 3, 5})
+    for (std::int64_t cols : {1, 7, 8, 9, 16, 17, 40, 100}) {
+      const Shape in_shape = Shape::matrix(rows, cols);
+      std::vector<T> x(static_cast<std::size_t>(in_shape.size()));
+      for (T& v : x) v = T(value(rng) * std::ldexp(1.0, static_cast<int>(rng() % 40) - 20));  // rounding matters
+      for (const Shape& target : broadcasting_to(rows, cols)) {
+        std::vector<T> out(static_cast<std::size_t>(target.size())), expected(out.size(), T(0));
+        kernels::sum_to<T>({x.data(), in_shape}, target, out.data());
+        if (target.size() == 1) {
+          expected[0] = lanes_by_definition(x);
+        } else if (target.cols() == 1) {
+          for (std::int64_t r = 0; r < rows; ++r)
+            expected[r] = lanes_by_definition(std::vector<T>(x.begin() + r * cols, x.begin() + (r + 1) * cols));
+        } else {
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < cols; ++c) {
+              T& o = expected[static_cast<std::size_t>(kernels::broadcast_index(target, r, c))];
+              o = T(o + x[r * cols + c]);
+            }
+        }
+        EXPECT_EQ(out, expected) << "sum of " << to_string(in_shape) << " to " << to_string(target);
+      }
+    }
+}
+
+TEST(Kernels, SumToAddsRowsInLanesFloat) { expect_sum_to_definition<float>(); }
+TEST(Kernels, SumToAddsRowsInLanesDouble) { expect_sum_to_definition<double>(); }
+
+// A run no longer than the lanes is added left to right, as reduce_to adds.
+TEST(Kernels, LaneSumOfAShortRunIsTheLeftToRightSum) {
+  std::mt19937_64 rng(8);
+  const auto x = random_values(kernels::kSumLanes<double>, rng);
+  double sequential = 0.0;
+  for (std::int64_t m = 0; m <= kernels::kSumLanes<double>; ++m) {
+    EXPECT_EQ(kernels::lane_sum(x.data(), m), sequential) << m;
+    if (m < kernels::kSumLanes<double>) sequential += x[m];
+  }
+}
+
 TEST(Kernels, BroadcastRowsCopiesTheElementBroadcastIndexPicks) {
   std::mt19937_64 rng(5);
   for (auto [rows, cols] : kShapes) {
