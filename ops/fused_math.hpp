@@ -23,7 +23,8 @@
 // For float and double the row loops run on the vectorized exp and log1p of
 // engine/math/vexp.hpp and vlog.hpp, in three passes: the max; exp stored
 // (in the output) and summed; the scale. exp runs once per element; short rows share
-// their passes a block at a time (over_rows). The sums use one
+// their passes a block at a time, and a long row's max is read during the
+// previous row's exp pass (over_rows). The sums use one
 // accumulator per vector lane (so the loop vectorizes without reassociating
 // flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
 // s is still Σ_{j≠k} eⱼ with no 1 ever added to the small terms.
@@ -103,23 +104,37 @@ template <class T> [[gnu::always_inline]] inline void tally(T& off_max, T& at_ma
   at_max += zj == a ? T(1) : T(0);
 }
 
-// ahead (when not null, n values) is fetched into the cache meanwhile: the
-// next row, whose max pass then does not wait for memory.
+// With next not null (the next row, n values), also *next_max = max next,
+// read in the same loop: the next row's max pass then costs no pass of its
+// own (the exp loop has room for a load and a max per vector).
 template <Exps Mode, class T>
-ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int64_t n, const T* ahead = nullptr) {
+ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int64_t n,
+                    const T* __restrict next = nullptr, T* next_max = nullptr) {
   constexpr int L = kLanes<T>;
   ExpSums<T> sums;
   if (n < L) {  // each lane would hold one term: the same sum, in the same order
     for (std::int64_t j = 0; j < n; ++j) tally(sums.off_max, sums.at_max, z[j], a, exp_at<Mode>(z, a, e, j));
+    if (next) *next_max = row_max(next, n);
     return sums;
   }
   T off[L], at[L];  // (zeroed by a loop: GCC 12 does not vectorize the lanes after "= {}")
   for (int l = 0; l < L; ++l) off[l] = T(0), at[l] = T(0);
-  if (!ahead) ahead = z;  // (fetching z itself costs nothing: it is being read)
   std::int64_t j = 0;
-  for (; j + L <= n; j += L) {
-    __builtin_prefetch(ahead + j, 0, 2);  // a cache line (L values) into L2
-    for (int l = 0; l < L; ++l) tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
+  if (next) {
+    T m[L];
+    for (int l = 0; l < L; ++l) m[l] = next[l];
+    for (; j + L <= n; j += L)
+      for (int l = 0; l < L; ++l) {
+        tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
+        m[l] = next[j + l] > m[l] ? next[j + l] : m[l];
+      }
+    T mx = m[0];
+    for (int l = 1; l < L; ++l) mx = m[l] > mx ? m[l] : mx;
+    for (std::int64_t i = j; i < n; ++i) mx = next[i] > mx ? next[i] : mx;
+    *next_max = mx;
+  } else {
+    for (; j + L <= n; j += L)
+      for (int l = 0; l < L; ++l) tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
   }
   for (int l = 0; j < n; ++j, ++l) tally(off[l], at[l], z[j], a, exp_at<Mode>(z, a, e, j));
   for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
@@ -183,7 +198,7 @@ template <class T> T divide(const T& e, const T& d, const T& rcp) {
 // Float and double: rows of up to kBlock/2 logits go kBlock/n at a time: the
 // maxima; the shifted logits and their exps in one flat vectorized loop over
 // the block; the sums; the log1p of each. Longer rows go one at a time, their
-// exps computed while summing and the next row fetched meanwhile.
+// exps computed while summing and the next row's max taken in the same loop.
 template <class T, class Finish>
 void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& finish) {
   if constexpr (kVectorized<T>) {
@@ -207,14 +222,15 @@ void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& 
       }
       return;
     }
+    T max = rows > 0 ? detail::row_max(z, n) : T(0);
     for (std::int64_t r = 0; r < rows; ++r) {
       const T* zr = z + r * n;
       T* e = exps ? exps + r * n : nullptr;
       RowSums<T> sums;
-      sums.max = detail::row_max(zr, n);
+      sums.max = max;
       const T* next = r + 1 < rows ? zr + n : nullptr;
-      sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next).s()
-                 : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next).s();
+      sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next, &max).s()
+                 : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next, &max).s();
       sums.log1p_s = log1p_of(sums.s);
       finish(r, sums, e);
     }
