@@ -166,8 +166,11 @@ TEST(FusedVectorized, AgreesWithTheGenericPathDouble) { expect_paths_agree<doubl
 
 // A batch gives each row exactly what the row alone gives: the short rows go
 // through blocks of kBlock logits (rows split across block ends, one row per
-// block at n = kBlock/2), the long ones row by row. Exact equality: the same
-// operations run on the same values either way.
+// block at n = kBlock/2), the long ones row by row, each row's max read while
+// the previous row's exps are taken. Exact equality: the same operations run
+// on the same values either way. Each row's max is put at a place that takes
+// its own path there: the first element, the ends of a lane block, the
+// middle, the scalar tail after the lane blocks.
 template <class T> void expect_batch_equals_rows() {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> logit(-20.0, 20.0);
@@ -179,6 +182,8 @@ template <class T> void expect_batch_equals_rows() {
     std::vector<std::int64_t> labels(rows);
     for (auto& v : z) v = T(logit(rng));
     for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t at[] = {0, 7, 8, 15, 16, n / 2, n - 1};  // lane blocks of 8 (double) and 16 (float)
+      z[r * n + at[r % 7] % n] = T(21 + r % 7);  // above the others, and not the previous row's
       labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
       y[r * n + labels[r]] = T(1);
     }
