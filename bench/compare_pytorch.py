@@ -82,7 +82,8 @@ def main():
     try:
         import torch
     except ImportError:
-        print("skipped: PyTorch is not installed (apt-get install python3-torch, or scripts/setup.sh --bench)")
+        print(f"skipped: PyTorch is not installed for {sys.executable} (Debian's python3-torch is for "
+              "/usr/bin/python3: apt-get install python3-torch, or scripts/setup.sh --bench)")
         return 0
     torch.set_num_threads(1)
     if args.ddx_json:
