@@ -128,9 +128,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
         tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
         m[l] = next[j + l] > m[l] ? next[j + l] : m[l];
       }
-    T mx = m[0];
-    for (int l = 1; l < L; ++l) mx = m[l] > mx ? m[l] : mx;
-    for (std::int64_t i = j; i < n; ++i) mx = next[i] > mx ? next[i] : mx;
+    T mx = j < n ? row_max(next + j, n - j) : m[0];  // the tail, as row_max takes it
+    for (int l = 0; l < L; ++l) mx = m[l] > mx ? m[l] : mx;
     *next_max = mx;
   } else {
     for (; j + L <= n; j += L)

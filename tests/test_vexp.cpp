@@ -182,7 +182,8 @@ template <class T> void expect_batch_equals_rows() {
     std::vector<std::int64_t> labels(rows);
     for (auto& v : z) v = T(logit(rng));
     for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t at[] = {0, 7, 8, 15, 16, n / 2, n - 1};  // lane blocks of 8 (double) and 16 (float)
+      constexpr std::int64_t Ld = fused::detail::kLanes<double>, Lf = fused::detail::kLanes<float>;
+      const std::int64_t at[] = {0, Ld - 1, Ld, Lf - 1, Lf, n / 2, n - 1};
       z[r * n + at[r % 7] % n] = T(21 + r % 7);  // above the others, and not the previous row's
       labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
       y[r * n + labels[r]] = T(1);
