@@ -22,9 +22,9 @@
 //
 // For float and double the row loops run on the vectorized exp and log1p of
 // engine/math/vexp.hpp and vlog.hpp, in three passes: the max; exp stored
-// (in the output) and summed; the scale. exp runs once per element; short rows share
-// their passes a block at a time, and a long row's max is read during the
-// previous row's exp pass (over_rows). The sums use one
+// (in the output) and summed; the scale. exp runs once per element; short rows
+// go a vector's width of rows at a time, one row per lane, and a long row's
+// max is read during the previous row's exp pass (over_rows). The sums use one
 // accumulator per vector lane (so the loop vectorizes without reassociating
 // flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
 // s is still Σ_{j≠k} eⱼ with no 1 ever added to the small terms.
@@ -172,6 +172,88 @@ template <class T> struct RowSums {
   T log1p_s;
 };
 
+namespace detail {
+
+// over_rows for short rows (n ≤ kBlock/2), kLanes<T> rows at a time, row l
+// of a group in vector lane l: the group is copied into columns (logit j of
+// every row side by side), so that the max, the count of maxima, the exps,
+// the sums and the log1p are each one vector operation per logit for the
+// whole group, with no per-row reduction, scalar tail or short loop. The exps
+// go back into rows only when exps is not null. Each row gets exactly what
+// exp_sums gives it: its sum is kept in kLanes partial sums, term j in
+// partial j mod kLanes, added in the same order (the count of maxima is an
+// exact integer in any order). Takes the rows of whole groups; returns how
+// many it took.
+template <class T, class Finish>
+std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish& finish) {
+  constexpr int G = kLanes<T>;  // rows per group
+  constexpr int L = kLanes<T>;  // exp_sums' partial sums
+  T col[kBlock / 2 * G];        // col[j·G + l]: logit j of row l, then its exp
+  const std::int64_t grouped = rows - rows % G;
+  for (std::int64_t r0 = 0; r0 < grouped; r0 += G) {
+    const T* zg = z + r0 * n;
+    for (int l = 0; l < G; ++l)
+      for (std::int64_t j = 0; j < n; ++j) col[j * G + l] = zg[l * n + j];
+    T a[G], count[G], off[L][G];
+    for (int l = 0; l < G; ++l) a[l] = col[l], count[l] = T(0);
+    for (std::int64_t j = 1; j < n; ++j)
+      for (int l = 0; l < G; ++l) a[l] = col[j * G + l] > a[l] ? col[j * G + l] : a[l];
+    // Apart from the exps: GCC 12 vectorizes no loop with both selects.
+    for (std::int64_t j = 0; j < n; ++j)
+      for (int l = 0; l < G; ++l) count[l] += col[j * G + l] == a[l] ? T(1) : T(0);
+    for (int p = 0; p < L; ++p)
+      for (int l = 0; l < G; ++l) off[p][l] = T(0);
+    for (std::int64_t j0 = 0; j0 < n; j0 += L)
+      for (int p = 0; p < L && j0 + p < n; ++p) {
+        T* c = col + (j0 + p) * G;
+        for (int l = 0; l < G; ++l) {
+          const T x = vexp::exp(T(c[l] - a[l]));
+          off[p][l] += c[l] == a[l] ? T(0) : x;
+          c[l] = x;
+        }
+      }
+    T s[G], log1p_s[G];
+    for (int l = 0; l < G; ++l) {
+      T sum = T(0);
+      for (int p = 0; p < L; ++p) sum += off[p][l];
+      s[l] = ExpSums<T>{sum, count[l]}.s();
+    }
+    for (int l = 0; l < G; ++l) log1p_s[l] = vexp::log1p(s[l]);
+    T* e = exps ? exps + r0 * n : nullptr;
+    if (e)
+      for (int l = 0; l < G; ++l)
+        for (std::int64_t j = 0; j < n; ++j) e[l * n + j] = col[j * G + l];
+    for (int l = 0; l < G; ++l) finish(r0 + l, RowSums<T>{a[l], s[l], log1p_s[l]}, e ? e + l * n : nullptr);
+  }
+  return grouped;
+}
+
+// over_rows for the rows left after the groups (fewer than kLanes<T>), rows
+// first to rows − 1, n ≤ kBlock/2, kBlock/n rows at a time: the maxima; the
+// shifted logits and their exps in one flat loop over the block; the sums;
+// the log1p of each. The exps are kept in exps, or in a scratch block.
+template <class T, class Finish>
+void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int64_t n, T* exps, Finish& finish) {
+  T scratch[kBlock];
+  T max[kBlock], s[kBlock], log1p_s[kBlock];  // per row: up to kBlock rows
+  const std::int64_t per_block = kBlock / n;
+  for (std::int64_t r0 = first; r0 < rows; r0 += per_block) {
+    const std::int64_t m = rows - r0 < per_block ? rows - r0 : per_block;
+    const T* zb = z + r0 * n;
+    T* e = exps ? exps + r0 * n : scratch;
+    for (std::int64_t i = 0; i < m; ++i) {
+      max[i] = row_max(zb + i * n, n);
+      for (std::int64_t j = 0; j < n; ++j) e[i * n + j] = T(zb[i * n + j] - max[i]);
+    }
+    for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp(e[t]);
+    for (std::int64_t i = 0; i < m; ++i) s[i] = exp_sums<Exps::Given>(zb + i * n, max[i], e + i * n, n).s();
+    for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = vexp::log1p(s[i]);
+    for (std::int64_t i = 0; i < m; ++i) finish(r0 + i, RowSums<T>{max[i], s[i], log1p_s[i]}, e + i * n);
+  }
+}
+
+}  // namespace detail
+
 // e / d from rcp = 1/d (rounded to nearest). With a fused multiply–add the
 // quotient q = e·rcp is within an ulp, the residual e − q·d is exact, and one
 // correction step q + residual·rcp rounds to the correctly rounded e / d (for
@@ -191,34 +273,19 @@ template <class T> T divide(const T& e, const T& d, const T& rcp) {
 // The forward pass of every row of z ([rows, n], row-major), then
 // finish(r, sums, e) for each row r, e (T*) the row's exps exp(zⱼ − a) (eₖ =
 // 1), or nullptr when they were not kept. The exps are written to exps when it
-// is not null ([rows, n]); without it short rows keep them in a scratch block
-// and long rows do not keep them.
+// is not null ([rows, n]); without it they may not be kept.
 //
-// Float and double: rows of up to kBlock/2 logits go kBlock/n at a time: the
-// maxima; the shifted logits and their exps in one flat vectorized loop over
-// the block; the sums; the log1p of each. Longer rows go one at a time, their
-// exps computed while summing and the next row's max taken in the same loop.
+// Float and double: rows of up to kBlock/2 logits go kLanes<T> rows at a
+// time, one row per vector lane (over_row_groups), and the fewer rows left
+// over a block at a time (over_row_blocks). Longer rows go one at a time,
+// their exps computed while summing and the next row's max taken in the same
+// loop. Every way gives a row the same values.
 template <class T, class Finish>
 void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& finish) {
   if constexpr (kVectorized<T>) {
     if (n <= detail::kBlock / 2) {
-      T scratch[detail::kBlock];
-      T max[detail::kBlock], s[detail::kBlock], log1p_s[detail::kBlock];  // per row: up to kBlock rows
-      const std::int64_t per_block = detail::kBlock / n;
-      for (std::int64_t r0 = 0; r0 < rows; r0 += per_block) {
-        const std::int64_t m = rows - r0 < per_block ? rows - r0 : per_block;
-        const T* zb = z + r0 * n;
-        T* e = exps ? exps + r0 * n : scratch;
-        for (std::int64_t i = 0; i < m; ++i) {
-          max[i] = detail::row_max(zb + i * n, n);
-          for (std::int64_t j = 0; j < n; ++j) e[i * n + j] = T(zb[i * n + j] - max[i]);
-        }
-        for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp(e[t]);
-        for (std::int64_t i = 0; i < m; ++i)
-          s[i] = detail::exp_sums<detail::Exps::Given>(zb + i * n, max[i], e + i * n, n).s();
-        for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = log1p_of(s[i]);
-        for (std::int64_t i = 0; i < m; ++i) finish(r0 + i, RowSums<T>{max[i], s[i], log1p_s[i]}, e + i * n);
-      }
+      const std::int64_t grouped = detail::over_row_groups(z, rows, n, exps, finish);
+      detail::over_row_blocks(z, grouped, rows, n, exps, finish);
       return;
     }
     T max = rows > 0 ? detail::row_max(z, n) : T(0);

@@ -165,24 +165,28 @@ TEST(FusedVectorized, AgreesWithTheGenericPathFloat) { expect_paths_agree<float>
 TEST(FusedVectorized, AgreesWithTheGenericPathDouble) { expect_paths_agree<double>(); }
 
 // A batch gives each row exactly what the row alone gives: the short rows go
-// through blocks of kBlock logits (rows split across block ends, one row per
-// block at n = kBlock/2), the long ones row by row, each row's max read while
-// the previous row's exps are taken. Exact equality: the same operations run
-// on the same values either way. Each row's max is put at a place that takes
-// its own path there: the first element, the ends of a lane block, the
-// middle, the scalar tail after the lane blocks.
+// a group of kLanes rows at a time, one row per vector lane, and the rows left
+// over (15 at float, 7 at double: as many as can be left) through blocks of
+// kBlock logits (split across block ends where they hold fewer rows), a row
+// alone through a block; the long ones row by row, each row's max read while the previous
+// row's exps are taken. Exact equality: the same operations run on the same
+// values either way. Each row's max is put at a place that takes its own path
+// there: the first element, the ends of a lane block, the middle, the scalar
+// tail after the lane blocks.
 template <class T> void expect_batch_equals_rows() {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> logit(-20.0, 20.0);
   const std::int64_t half = fused::detail::kBlock / 2;
   for (std::int64_t n : {std::int64_t{1}, std::int64_t{3}, std::int64_t{10}, std::int64_t{17}, std::int64_t{100},
                          half - 1, half, half + 1, std::int64_t{1500}}) {
-    const std::int64_t rows = 7 + fused::detail::kBlock / n;
+    constexpr std::int64_t Lf = fused::detail::kLanes<float>;
+    static_assert(Lf % fused::detail::kLanes<double> == 0);
+    const std::int64_t rows = 3 * Lf - 1;  // groups of Lf or kLanes<double> rows, and all but one more
     std::vector<T> z(rows * n), y(rows * n, T(0)), grad(rows * n), out(rows * n), row(n), lse(rows);
     std::vector<std::int64_t> labels(rows);
     for (auto& v : z) v = T(logit(rng));
     for (std::int64_t r = 0; r < rows; ++r) {
-      constexpr std::int64_t Ld = fused::detail::kLanes<double>, Lf = fused::detail::kLanes<float>;
+      constexpr std::int64_t Ld = fused::detail::kLanes<double>;
       const std::int64_t at[] = {0, Ld - 1, Ld, Lf - 1, Lf, n / 2, n - 1};
       z[r * n + at[r % 7] % n] = T(21 + r % 7);  // above the others, and not the previous row's
       labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
