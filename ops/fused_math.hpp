@@ -124,7 +124,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
     T m[L];
     for (int l = 0; l < L; ++l) m[l] = next[l];
     for (; j + L <= n; j += L)
-      for (int l = 0; l < L; ++l) {
+      for (int l = 0; l < L; ++l) {  // ddx:vectorized
         tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
         m[l] = next[j + l] > m[l] ? next[j + l] : m[l];
       }
@@ -133,7 +133,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
     *next_max = mx;
   } else {
     for (; j + L <= n; j += L)
-      for (int l = 0; l < L; ++l) tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));
+      for (int l = 0; l < L; ++l) tally(off[l], at[l], z[j + l], a, exp_at<Mode>(z, a, e, j + l));  // ddx:vectorized
   }
   for (int l = 0; j < n; ++j, ++l) tally(off[l], at[l], z[j], a, exp_at<Mode>(z, a, e, j));
   for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
@@ -199,14 +199,14 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
     for (std::int64_t j = 1; j < n; ++j)
       for (int l = 0; l < G; ++l) a[l] = col[j * G + l] > a[l] ? col[j * G + l] : a[l];
     // Apart from the exps: GCC 12 vectorizes no loop with both selects.
-    for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t j = 0; j < n; ++j)  // ddx:vectorized
       for (int l = 0; l < G; ++l) count[l] += col[j * G + l] == a[l] ? T(1) : T(0);
     for (int p = 0; p < L; ++p)
       for (int l = 0; l < G; ++l) off[p][l] = T(0);
     for (std::int64_t j0 = 0; j0 < n; j0 += L)
       for (int p = 0; p < L && j0 + p < n; ++p) {
         T* c = col + (j0 + p) * G;
-        for (int l = 0; l < G; ++l) {
+        for (int l = 0; l < G; ++l) {  // ddx:vectorized
           const T x = vexp::exp(T(c[l] - a[l]));
           off[p][l] += c[l] == a[l] ? T(0) : x;
           c[l] = x;
@@ -245,7 +245,7 @@ void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int
       max[i] = row_max(zb + i * n, n);
       for (std::int64_t j = 0; j < n; ++j) e[i * n + j] = T(zb[i * n + j] - max[i]);
     }
-    for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp(e[t]);
+    for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp(e[t]);  // ddx:vectorized
     for (std::int64_t i = 0; i < m; ++i) s[i] = exp_sums<Exps::Given>(zb + i * n, max[i], e + i * n, n).s();
     for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = vexp::log1p(s[i]);
     for (std::int64_t i = 0; i < m; ++i) finish(r0 + i, RowSums<T>{max[i], s[i], log1p_s[i]}, e + i * n);

@@ -343,7 +343,7 @@ template <class T, class Fast, class Slow>
     std::copy(x + base, x + base + m, args);
     std::fill(args + m, args + padded, T(1));
     Flag<T> any = 0;
-    for (std::int64_t i = 0; i < padded; ++i) {
+    for (std::int64_t i = 0; i < padded; ++i) {  // ddx:vectorized
       Flag<T> failed;
       values[i] = fast(args[i], failed);
       any |= failed;

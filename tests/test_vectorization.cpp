@@ -1,0 +1,138 @@
+// The element loops that carry the kernels' speed vectorize. A loop marked
+// "// ddx:vectorized" on its `for` line must be reported vectorized by GCC
+// (-fopt-info-vec) for the vector units it runs on (baseline x86-64, AVX2 =
+// x86-64-v3, AVX-512 = x86-64-v4; see kUnits), in every instantiation: at
+// least one "loop vectorized" at that line and no "couldn't vectorize loop".
+// The sources are compiled with the options the build gives them, so a
+// change of flags that stops a loop vectorizing fails here too. A loop that
+// silently stops vectorizing (a flag, a branch the vectorizer cannot
+// convert, a conversion a vector unit lacks) is several times slower and
+// gives the same values, so only this test sees it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A compiled unit at one -march: the source, the options the build compiles it
+// with (tests/CMakeLists.txt), and the files whose marked loops it
+// instantiates.
+struct Unit {
+  const char* name;
+  const char* source;
+  const char* options;
+  std::vector<const char*> marked;
+  const char* arch;
+};
+
+// gtest prints a parameter that fails: the unit and the -march.
+void PrintTo(const Unit& unit, std::ostream* out) { *out << unit.source << " at -march=" << unit.arch; }
+
+const Unit kUnits[] = {
+    {"fused", "ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, {"ops/fused_math.hpp"}, "x86-64"},
+    {"fused", "ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, {"ops/fused_math.hpp"}, "x86-64-v3"},
+    {"fused", "ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, {"ops/fused_math.hpp"}, "x86-64-v4"},
+    // The array forms are compiled for baseline x86-64, AVX2 and AVX-512 and
+    // chosen at load time; the baseline clone stays scalar (its table lookups
+    // need a gather, which SSE2 lacks). From x86-64-v3 on every clone is one of
+    // the vector units.
+    {"crmath", "engine/math/crmath.cpp", DDX_OPTIONS_ENGINE_MATH_CRMATH_CPP, {"engine/math/crmath.cpp"}, "x86-64-v3"},
+    {"crmath", "engine/math/crmath.cpp", DDX_OPTIONS_ENGINE_MATH_CRMATH_CPP, {"engine/math/crmath.cpp"}, "x86-64-v4"},
+};
+
+constexpr const char* kMarker = "// ddx:vectorized";
+
+// The 1-based numbers of the marked lines of a file.
+std::vector<int> marked_lines(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<int> lines;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number)
+    if (line.find(kMarker) != std::string::npos) lines.push_back(number);
+  return lines;
+}
+
+// What GCC said of the loops at each line of a file: vectorized, or not. A
+// "couldn't vectorize loop" right after "loop vectorized" at the same place
+// (no other report between them) is about the vectorized loop's scalar
+// remainder, and is not counted.
+struct Verdicts {
+  int vectorized = 0;
+  int missed = 0;
+};
+
+std::map<int, Verdicts> verdicts(const std::string& report, const std::string& file) {
+  std::map<int, Verdicts> out;
+  std::istringstream in(report);
+  std::string line, vectorized_at;  // the place of the last report if it was "loop vectorized"
+  const std::string key = file + ":";
+  while (std::getline(in, line)) {
+    if (line.find(": note:") != std::string::npos) continue;
+    const auto at = line.find(key);
+    const std::string place = line.substr(0, line.find(": ", at == std::string::npos ? 0 : at));
+    const bool vectorized = line.find("optimized: loop vectorized") != std::string::npos;
+    const bool remainder = !vectorized && place == vectorized_at;
+    vectorized_at = vectorized ? place : "";
+    if (at == std::string::npos || remainder) continue;
+    const int number = std::atoi(line.c_str() + at + key.size());
+    if (vectorized) ++out[number].vectorized;
+    if (line.find("couldn't vectorize loop") != std::string::npos) ++out[number].missed;
+  }
+  return out;
+}
+
+class Vectorization : public testing::TestWithParam<Unit> {};
+
+TEST_P(Vectorization, EveryMarkedLoopVectorizes) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the marked loops are checked for x86-64 vector units";
+#endif
+  if (std::string(DDX_CXX_ID) != "GNU") GTEST_SKIP() << "the check reads GCC's -fopt-info-vec report";
+  const Unit& unit = GetParam();
+  const std::string arch = unit.arch;
+  const fs::path root = DDX_SOURCE_DIR;
+  const fs::path report_file = fs::temp_directory_path() / ("ddx-vec-" + std::to_string(::getpid()) + "-" +
+                                                            unit.name + "-" + arch + ".txt");
+  const std::string command = std::string("'") + DDX_CXX + "' -std=c++20 " + unit.options +
+                              " -march=" + arch + " -I'" + root.string() + "' -c '" + (root / unit.source).string() +
+                              "' -o /dev/null -fopt-info-vec-all='" + report_file.string() + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream in(report_file);
+  const std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(report_file);
+
+  int checked = 0;
+  for (const char* file : unit.marked) {
+    const std::vector<int> lines = marked_lines(root / file);
+    ASSERT_FALSE(lines.empty()) << file << " has no loop marked " << kMarker;
+    const auto said = verdicts(report, file);
+    for (int line : lines) {
+      const auto it = said.find(line);
+      const Verdicts v = it == said.end() ? Verdicts{} : it->second;
+      EXPECT_GT(v.vectorized, 0) << file << ":" << line << " is not vectorized at -march=" << arch;
+      EXPECT_EQ(v.missed, 0) << file << ":" << line << ": some instantiation is not vectorized at -march=" << arch;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, Vectorization, testing::ValuesIn(kUnits),
+                         [](const testing::TestParamInfo<Unit>& info) {
+                           std::string name = std::string(info.param.name) + "_" + info.param.arch;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
+}  // namespace
