@@ -97,11 +97,19 @@ template <Exps Mode, class T>
   return x;
 }
 
-// One exp x = exp(zⱼ − a) into a lane's sums: the off-max sum, or (zⱼ = a)
-// the count of maxima.
+// What one exp x = exp(zⱼ − a) adds to the off-max sum (x, or 0 when zⱼ = a)
+// and to the count of maxima (1 when zⱼ = a).
+template <class T> [[gnu::always_inline]] inline T off_max_term(const T zj, const T a, const T x) {
+  return zj == a ? T(0) : x;
+}
+template <class T> [[gnu::always_inline]] inline T at_max_term(const T zj, const T a) {
+  return zj == a ? T(1) : T(0);
+}
+
+// One exp into a lane's sums.
 template <class T> [[gnu::always_inline]] inline void tally(T& off_max, T& at_max, const T zj, const T a, const T x) {
-  off_max += zj == a ? T(0) : x;
-  at_max += zj == a ? T(1) : T(0);
+  off_max += off_max_term(zj, a, x);
+  at_max += at_max_term(zj, a);
 }
 
 // With next not null (the next row, n values), also *next_max = max next,
@@ -198,9 +206,9 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
     for (int l = 0; l < G; ++l) a[l] = col[l], count[l] = T(0);
     for (std::int64_t j = 1; j < n; ++j)
       for (int l = 0; l < G; ++l) a[l] = col[j * G + l] > a[l] ? col[j * G + l] : a[l];
-    // Apart from the exps: GCC 12 vectorizes no loop with both selects.
+    // tally's two halves in two loops: GCC 12 vectorizes neither loop with both.
     for (std::int64_t j = 0; j < n; ++j)  // ddx:vectorized
-      for (int l = 0; l < G; ++l) count[l] += col[j * G + l] == a[l] ? T(1) : T(0);
+      for (int l = 0; l < G; ++l) count[l] += at_max_term(col[j * G + l], a[l]);
     for (int p = 0; p < L; ++p)
       for (int l = 0; l < G; ++l) off[p][l] = T(0);
     for (std::int64_t j0 = 0; j0 < n; j0 += L)
@@ -208,7 +216,7 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
         T* c = col + (j0 + p) * G;
         for (int l = 0; l < G; ++l) {  // ddx:vectorized
           const T x = vexp::exp(T(c[l] - a[l]));
-          off[p][l] += c[l] == a[l] ? T(0) : x;
+          off[p][l] += off_max_term(c[l], a[l], x);
           c[l] = x;
         }
       }

@@ -24,31 +24,42 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A compiled unit at one -march: the source, the options the build compiles it
-// with (tests/CMakeLists.txt), and the files whose marked loops it
-// instantiates.
+// A compiled unit: the source, the options the build compiles it with
+// (tests/CMakeLists.txt), the file whose marked loops it instantiates, and
+// the -march values it is checked at.
 struct Unit {
-  const char* name;
   const char* source;
   const char* options;
-  std::vector<const char*> marked;
-  const char* arch;
+  const char* marked;
+  std::vector<const char*> arches;
 };
 
-// gtest prints a parameter that fails: the unit and the -march.
-void PrintTo(const Unit& unit, std::ostream* out) { *out << unit.source << " at -march=" << unit.arch; }
-
 const Unit kUnits[] = {
-    {"fused", "ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, {"ops/fused_math.hpp"}, "x86-64"},
-    {"fused", "ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, {"ops/fused_math.hpp"}, "x86-64-v3"},
-    {"fused", "ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, {"ops/fused_math.hpp"}, "x86-64-v4"},
+    {"ops/fused.cpp", DDX_OPTIONS_OPS_FUSED_CPP, "ops/fused_math.hpp", {"x86-64", "x86-64-v3", "x86-64-v4"}},
     // The array forms are compiled for baseline x86-64, AVX2 and AVX-512 and
     // chosen at load time; the baseline clone stays scalar (its table lookups
     // need a gather, which SSE2 lacks). From x86-64-v3 on every clone is one of
     // the vector units.
-    {"crmath", "engine/math/crmath.cpp", DDX_OPTIONS_ENGINE_MATH_CRMATH_CPP, {"engine/math/crmath.cpp"}, "x86-64-v3"},
-    {"crmath", "engine/math/crmath.cpp", DDX_OPTIONS_ENGINE_MATH_CRMATH_CPP, {"engine/math/crmath.cpp"}, "x86-64-v4"},
+    {"engine/math/crmath.cpp", DDX_OPTIONS_ENGINE_MATH_CRMATH_CPP, "engine/math/crmath.cpp",
+     {"x86-64-v3", "x86-64-v4"}},
 };
+
+// One unit at one -march.
+struct Case {
+  const Unit* unit;
+  std::string arch;
+  std::string name() const { return fs::path(unit->source).stem().string() + "_" + arch; }
+};
+
+// gtest prints a case that fails: the unit and the -march.
+void PrintTo(const Case& c, std::ostream* out) { *out << c.unit->source << " at -march=" << c.arch; }
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (const Unit& unit : kUnits)
+    for (const char* arch : unit.arches) out.push_back({&unit, arch});
+  return out;
+}
 
 constexpr const char* kMarker = "// ddx:vectorized";
 
@@ -91,45 +102,41 @@ std::map<int, Verdicts> verdicts(const std::string& report, const std::string& f
   return out;
 }
 
-class Vectorization : public testing::TestWithParam<Unit> {};
+class Vectorization : public testing::TestWithParam<Case> {};
 
 TEST_P(Vectorization, EveryMarkedLoopVectorizes) {
 #if !defined(__x86_64__)
   GTEST_SKIP() << "the marked loops are checked for x86-64 vector units";
 #endif
   if (std::string(DDX_CXX_ID) != "GNU") GTEST_SKIP() << "the check reads GCC's -fopt-info-vec report";
-  const Unit& unit = GetParam();
-  const std::string arch = unit.arch;
+  const Unit& unit = *GetParam().unit;
+  const std::string& arch = GetParam().arch;
   const fs::path root = DDX_SOURCE_DIR;
-  const fs::path report_file = fs::temp_directory_path() / ("ddx-vec-" + std::to_string(::getpid()) + "-" +
-                                                            unit.name + "-" + arch + ".txt");
-  const std::string command = std::string("'") + DDX_CXX + "' -std=c++20 " + unit.options +
-                              " -march=" + arch + " -I'" + root.string() + "' -c '" + (root / unit.source).string() +
+  const fs::path report_file =
+      fs::temp_directory_path() / ("ddx-vec-" + std::to_string(::getpid()) + "-" + GetParam().name() + ".txt");
+  const std::string command = std::string("'") + DDX_CXX + "' " + unit.options + " -march=" + arch + " -I'" +
+                              root.string() + "' -c '" + (root / unit.source).string() +
                               "' -o /dev/null -fopt-info-vec-all='" + report_file.string() + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream in(report_file);
   const std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   fs::remove(report_file);
 
-  int checked = 0;
-  for (const char* file : unit.marked) {
-    const std::vector<int> lines = marked_lines(root / file);
-    ASSERT_FALSE(lines.empty()) << file << " has no loop marked " << kMarker;
-    const auto said = verdicts(report, file);
-    for (int line : lines) {
-      const auto it = said.find(line);
-      const Verdicts v = it == said.end() ? Verdicts{} : it->second;
-      EXPECT_GT(v.vectorized, 0) << file << ":" << line << " is not vectorized at -march=" << arch;
-      EXPECT_EQ(v.missed, 0) << file << ":" << line << ": some instantiation is not vectorized at -march=" << arch;
-      ++checked;
-    }
+  const std::vector<int> lines = marked_lines(root / unit.marked);
+  ASSERT_FALSE(lines.empty()) << unit.marked << " has no loop marked " << kMarker;
+  const auto said = verdicts(report, unit.marked);
+  for (int line : lines) {
+    const auto it = said.find(line);
+    const Verdicts v = it == said.end() ? Verdicts{} : it->second;
+    EXPECT_GT(v.vectorized, 0) << unit.marked << ":" << line << " is not vectorized at -march=" << arch;
+    EXPECT_EQ(v.missed, 0) << unit.marked << ":" << line << ": some instantiation is not vectorized at -march="
+                           << arch;
   }
-  EXPECT_GT(checked, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, Vectorization, testing::ValuesIn(kUnits),
-                         [](const testing::TestParamInfo<Unit>& info) {
-                           std::string name = std::string(info.param.name) + "_" + info.param.arch;
+INSTANTIATE_TEST_SUITE_P(Kernels, Vectorization, testing::ValuesIn(cases()),
+                         [](const testing::TestParamInfo<Case>& info) {
+                           std::string name = info.param.name();
                            for (char& c : name)
                              if (c == '-') c = '_';
                            return name;

@@ -166,13 +166,13 @@ TEST(FusedVectorized, AgreesWithTheGenericPathDouble) { expect_paths_agree<doubl
 
 // A batch gives each row exactly what the row alone gives: the short rows go
 // a group of kLanes rows at a time, one row per vector lane, and the rows left
-// over (15 at float, 7 at double: as many as can be left) through blocks of
-// kBlock logits (split across block ends where they hold fewer rows), a row
-// alone through a block; the long ones row by row, each row's max read while the previous
-// row's exps are taken. Exact equality: the same operations run on the same
-// values either way. Each row's max is put at a place that takes its own path
-// there: the first element, the ends of a lane block, the middle, the scalar
-// tail after the lane blocks.
+// over (as many as can be left: 15 at float, 7 at double) through blocks of
+// kBlock logits, split across block ends where a block holds fewer rows; a
+// row alone goes through a block. The long rows go row by row, each row's max
+// read while the previous row's exps are taken. Exact equality: the same
+// operations run on the same values either way. Each row's max is put at a
+// place that takes its own path there: the first element, the ends of a lane
+// block, the middle, the scalar tail after the lane blocks.
 template <class T> void expect_batch_equals_rows() {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> logit(-20.0, 20.0);
