@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "engine/math/vexp.hpp"
 #include "engine/math/vlog.hpp"
@@ -148,6 +149,66 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   return sums;
 }
 
+// Transposes, for the row groups below (rows into columns and back): whole
+// W×W tiles in vector registers, W values of T to the widest vector the
+// target shuffles in one instruction, and the edges element by element.
+#if defined(__AVX__)
+inline constexpr int kShuffleBytes = 32;
+#else
+inline constexpr int kShuffleBytes = 16;
+#endif
+
+// Bit S of the row index and of the column index of a tile swapped: with x,
+// y rows i and i + S (bit S of i clear), x's odd S-wide blocks trade places
+// with y's even ones.
+template <int S, class V, std::size_t... C>
+[[gnu::always_inline]] inline void swap_blocks(V& x, V& y, std::index_sequence<C...>) {
+  constexpr int W = sizeof...(C);
+  const V lo = __builtin_shufflevector(x, y, (int(C) & S ? W + int(C) - S : int(C))...);
+  const V hi = __builtin_shufflevector(x, y, (int(C) & S ? W + int(C) : int(C) + S)...);
+  x = lo;
+  y = hi;
+}
+
+// Every bit from S down to 1, on the rows r[0..W) of a W×W tile: its
+// transpose.
+template <int S, std::size_t I, class V, class Tile> [[gnu::always_inline]] inline void swap_rows(V* r, Tile tile) {
+  if constexpr (!(I & S)) swap_blocks<S>(r[I], r[I + S], tile);
+}
+template <int S, class V, std::size_t... I>
+[[gnu::always_inline]] inline void swap_bits(V* r, std::index_sequence<I...> tile) {
+  if constexpr (S >= 1) {
+    (swap_rows<S, I>(r, tile), ...);
+    swap_bits<S / 2>(r, tile);
+  }
+}
+
+// One W×W tile, dst[j·ld_dst + i] = src[i·ld_src + j] for i, j < W, its
+// rows held in W registers (every index a constant, so none goes to memory).
+template <class T, std::size_t... I>
+[[gnu::always_inline]] inline void transpose_tile(const T* src, std::int64_t ld_src, T* dst, std::int64_t ld_dst,
+                                                  std::index_sequence<I...> tile) {
+  constexpr int W = sizeof...(I);
+  typedef T V __attribute__((vector_size(sizeof(T) * W)));
+  V r[W];
+  (std::memcpy(&r[I], src + I * ld_src, sizeof(V)), ...);
+  swap_bits<W / 2>(r, tile);
+  (std::memcpy(dst + I * ld_dst, &r[I], sizeof(V)), ...);
+}
+
+// dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols.
+template <class T>
+void transpose(const T* __restrict src, std::int64_t ld_src, T* __restrict dst, std::int64_t ld_dst,
+               std::int64_t rows, std::int64_t cols) {
+  constexpr int W = kShuffleBytes / static_cast<int>(sizeof(T));
+  const std::int64_t whole_rows = rows - rows % W, whole_cols = cols - cols % W;
+  for (std::int64_t i0 = 0; i0 < whole_rows; i0 += W)
+    for (std::int64_t j0 = 0; j0 < whole_cols; j0 += W)
+      transpose_tile(src + i0 * ld_src + j0, ld_src, dst + j0 * ld_dst + i0, ld_dst, std::make_index_sequence<W>{});
+  for (std::int64_t i = 0; i < rows; ++i)  // the edges: the last columns, then the last rows
+    for (std::int64_t j = i < whole_rows ? whole_cols : 0; j < cols; ++j) dst[j * ld_dst + i] = src[i * ld_src + j];
+}
+
 // Logits per block of short rows: their exps are computed in one flat loop.
 inline constexpr std::int64_t kBlock = 1024;
 
@@ -172,15 +233,68 @@ template <class T> std::int64_t arg_max(const T* z, std::int64_t n) {
   return k;
 }
 
+// e / d from rcp = 1/d (rounded to nearest). With a fused multiply–add the
+// quotient q = e·rcp is within an ulp, the residual e − q·d is exact, and one
+// correction step q + residual·rcp rounds to the correctly rounded e / d (for
+// results in the normal range): three multiply–adds instead of a division,
+// and the same value.
+template <class T> T divide(const T& e, const T& d, const T& rcp) {
+#if defined(__FMA__)
+  if constexpr (kVectorized<T>) {
+    const T q = e * rcp;
+    return vexp::detail::mul_add(vexp::detail::mul_add(-q, d, e), rcp, q);
+  }
+#endif
+  (void)rcp;
+  return e / d;
+}
+
+// scale·eⱼ/(1 + s) from rcp = 1/(1 + s): a probability times scale.
+template <class T> [[gnu::always_inline]] inline T scaled_quotient(const T e, const T d, const T rcp, const T scale) {
+  return scale * divide(e, d, rcp);
+}
+
+// How over_rows leaves the exps it keeps: as they are (no Normalised), or as
+// probabilities times scale, scale·eⱼ/(1 + s), written while the rows are
+// still in vector lanes. RowSums then also holds rcp = 1/(1 + s) and, with
+// labels not null, the exp at labels[r] before the scaling.
+template <class T> struct Normalised {
+  T scale;
+  const std::int64_t* labels = nullptr;
+};
+
 // What one row's forward pass leaves for the rest: the max a,
 // s = Σ_{j≠k} exp(zⱼ − a) and log1p(s).
 template <class T> struct RowSums {
   T max;
   T s;
   T log1p_s;
+  // When over_rows leaves the exps Normalised: 1/(1 + s), and exp(z_y − a)
+  // at y = labels[r] when it is given labels.
+  T rcp = T(0);
+  T at_label = T(0);
 };
 
 namespace detail {
+
+// Normalised on one row's exps e in place (after its sums, before finish).
+template <class T>
+[[gnu::always_inline]] inline void normalise(T* e, std::int64_t n, std::int64_t r, RowSums<T>& sums,
+                                           const Normalised<T>& how) {
+  if (how.labels) sums.at_label = e[how.labels[r]];
+  const T d = T(1) + sums.s;
+  sums.rcp = T(1) / d;
+  for (std::int64_t j = 0; j < n; ++j) e[j] = scaled_quotient(e[j], d, sums.rcp, how.scale);
+}
+
+// finish(r, sums, e), its result (if it has one) added to total.
+template <class T, class Finish>
+[[gnu::always_inline]] inline void finish_row(Finish& finish, T& total, std::int64_t r, const RowSums<T>& sums, T* e) {
+  if constexpr (std::is_void_v<std::invoke_result_t<Finish&, std::int64_t, const RowSums<T>&, T*>>)
+    finish(r, sums, e);
+  else
+    total += finish(r, sums, e);
+}
 
 // over_rows for short rows (n ≤ kBlock/2), kLanes<T> rows at a time, row l
 // of a group in vector lane l: the group is copied into columns (logit j of
@@ -190,18 +304,19 @@ namespace detail {
 // go back into rows only when exps is not null. Each row gets exactly what
 // exp_sums gives it: its sum is kept in kLanes partial sums, term j in
 // partial j mod kLanes, added in the same order (the count of maxima is an
-// exact integer in any order). Takes the rows of whole groups; returns how
-// many it took.
+// exact integer in any order). Normalised scales the columns before they go
+// back. Takes the rows of whole groups; returns how many it took.
 template <class T, class Finish>
-std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish& finish) {
+std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, const Normalised<T>* how,
+                             Finish& finish, T& total) {
   constexpr int G = kLanes<T>;  // rows per group
   constexpr int L = kLanes<T>;  // exp_sums' partial sums
   T col[kBlock / 2 * G];        // col[j·G + l]: logit j of row l, then its exp
   const std::int64_t grouped = rows - rows % G;
+  T sum = total;  // in a register, not behind total's address
   for (std::int64_t r0 = 0; r0 < grouped; r0 += G) {
     const T* zg = z + r0 * n;
-    for (int l = 0; l < G; ++l)
-      for (std::int64_t j = 0; j < n; ++j) col[j * G + l] = zg[l * n + j];
+    transpose(zg, n, col, G, G, n);
     T a[G], count[G], off[L][G];
     for (int l = 0; l < G; ++l) a[l] = col[l], count[l] = T(0);
     for (std::int64_t j = 1; j < n; ++j)
@@ -227,12 +342,23 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
       s[l] = ExpSums<T>{sum, count[l]}.s();
     }
     for (int l = 0; l < G; ++l) log1p_s[l] = vexp::log1p(s[l]);
+    T rcp[G] = {}, at_label[G] = {};
     T* e = exps ? exps + r0 * n : nullptr;
-    if (e)
-      for (int l = 0; l < G; ++l)
-        for (std::int64_t j = 0; j < n; ++j) e[l * n + j] = col[j * G + l];
-    for (int l = 0; l < G; ++l) finish(r0 + l, RowSums<T>{a[l], s[l], log1p_s[l]}, e ? e + l * n : nullptr);
+    if (e) {
+      if (how) {
+        if (how->labels)
+          for (int l = 0; l < G; ++l) at_label[l] = col[how->labels[r0 + l] * G + l];
+        T d[G];
+        for (int l = 0; l < G; ++l) d[l] = T(1) + s[l], rcp[l] = T(1) / d[l];
+        for (std::int64_t j = 0; j < n; ++j)  // ddx:vectorized nest
+          for (int l = 0; l < G; ++l) col[j * G + l] = scaled_quotient(col[j * G + l], d[l], rcp[l], how->scale);
+      }
+      transpose(col, G, e, n, n, G);
+    }
+    for (int l = 0; l < G; ++l)
+      finish_row(finish, sum, r0 + l, RowSums<T>{a[l], s[l], log1p_s[l], rcp[l], at_label[l]}, e ? e + l * n : nullptr);
   }
+  total = sum;
   return grouped;
 }
 
@@ -241,10 +367,12 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
 // shifted logits and their exps in one flat loop over the block; the sums;
 // the log1p of each. The exps are kept in exps, or in a scratch block.
 template <class T, class Finish>
-void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int64_t n, T* exps, Finish& finish) {
+void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int64_t n, T* exps,
+                     const Normalised<T>* how, Finish& finish, T& total) {
   T scratch[kBlock];
   T max[kBlock], s[kBlock], log1p_s[kBlock];  // per row: up to kBlock rows
   const std::int64_t per_block = kBlock / n;
+  T sum = total;
   for (std::int64_t r0 = first; r0 < rows; r0 += per_block) {
     const std::int64_t m = rows - r0 < per_block ? rows - r0 : per_block;
     const T* zb = z + r0 * n;
@@ -256,27 +384,16 @@ void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int
     for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp(e[t]);  // ddx:vectorized
     for (std::int64_t i = 0; i < m; ++i) s[i] = exp_sums<Exps::Given>(zb + i * n, max[i], e + i * n, n).s();
     for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = vexp::log1p(s[i]);
-    for (std::int64_t i = 0; i < m; ++i) finish(r0 + i, RowSums<T>{max[i], s[i], log1p_s[i]}, e + i * n);
+    for (std::int64_t i = 0; i < m; ++i) {
+      RowSums<T> sums{max[i], s[i], log1p_s[i]};
+      if (how && exps) normalise(e + i * n, n, r0 + i, sums, *how);
+      finish_row(finish, sum, r0 + i, sums, e + i * n);
+    }
   }
+  total = sum;
 }
 
 }  // namespace detail
-
-// e / d from rcp = 1/d (rounded to nearest). With a fused multiply–add the
-// quotient q = e·rcp is within an ulp, the residual e − q·d is exact, and one
-// correction step q + residual·rcp rounds to the correctly rounded e / d (for
-// results in the normal range): three multiply–adds instead of a division,
-// and the same value.
-template <class T> T divide(const T& e, const T& d, const T& rcp) {
-#if defined(__FMA__)
-  if constexpr (kVectorized<T>) {
-    const T q = e * rcp;
-    return vexp::detail::mul_add(vexp::detail::mul_add(-q, d, e), rcp, q);
-  }
-#endif
-  (void)rcp;
-  return e / d;
-}
 
 // The forward pass of every row of z ([rows, n], row-major), then
 // finish(r, sums, e) for each row r, e (T*) the row's exps exp(zⱼ − a) (eₖ =
@@ -288,13 +405,20 @@ template <class T> T divide(const T& e, const T& d, const T& rcp) {
 // over a block at a time (over_row_blocks). Longer rows go one at a time,
 // their exps computed while summing and the next row's max taken in the same
 // loop. Every way gives a row the same values.
+//
+// With how not null (and exps not null), the exps are left Normalised:
+// finish sees scale·eⱼ/(1 + s), and sums.rcp and sums.at_label. Returns the
+// sum over the rows, in row order, of what finish returns (0 when it returns
+// nothing), so a loss is summed in a register.
 template <class T, class Finish>
-void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& finish) {
+T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& finish,
+            const Normalised<T>* how = nullptr) {
+  T total = T(0);
   if constexpr (kVectorized<T>) {
     if (n <= detail::kBlock / 2) {
-      const std::int64_t grouped = detail::over_row_groups(z, rows, n, exps, finish);
-      detail::over_row_blocks(z, grouped, rows, n, exps, finish);
-      return;
+      const std::int64_t grouped = detail::over_row_groups(z, rows, n, exps, how, finish, total);
+      detail::over_row_blocks(z, grouped, rows, n, exps, how, finish, total);
+      return total;
     }
     T max = rows > 0 ? detail::row_max(z, n) : T(0);
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -306,7 +430,8 @@ void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& 
       sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next, &max).s()
                  : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next, &max).s();
       sums.log1p_s = log1p_of(sums.s);
-      finish(r, sums, e);
+      if (how && e) detail::normalise(e, n, r, sums, *how);
+      detail::finish_row(finish, total, r, sums, e);
     }
   } else {
     using boost::multiprecision::exp;
@@ -324,9 +449,11 @@ void over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& 
         if (j != k) sums.s += e[j];
       }
       sums.log1p_s = log1p_of(sums.s);
-      finish(r, sums, e);
+      if (how && exps) detail::normalise(e, n, r, sums, *how);
+      detail::finish_row(finish, total, r, sums, e);
     }
   }
+  return total;
 }
 
 // One row's sums; with exps not null, exps[j] = exp(zⱼ − a) for every j.
@@ -351,10 +478,8 @@ template <class T> void log_softmax(const T* z, std::int64_t rows, std::int64_t 
 
 // out[j] = eⱼ / (1 + s), row by row (eₖ = 1 gives 1/(1 + s)).
 template <class T> void softmax(const T* z, std::int64_t rows, std::int64_t n, T* out) {
-  over_rows(z, rows, n, out, [&](std::int64_t, const RowSums<T>& q, T* p) {  // p: the row of out
-    const T d = T(1) + q.s, rcp = T(1) / d;
-    for (std::int64_t j = 0; j < n; ++j) p[j] = divide(p[j], d, rcp);
-  });
+  const Normalised<T> probabilities{T(1)};
+  over_rows(z, rows, n, out, [](std::int64_t, const RowSums<T>&, T*) {}, &probabilities);
 }
 
 // The losses −log p_y of the rows, with target class labels[r] for row r,
@@ -365,19 +490,19 @@ template <class T> void softmax(const T* z, std::int64_t rows, std::int64_t n, T
 // (an ulp of max(s, 1)) stays within an ulp of 1 + s_y.
 template <class T> T cross_entropy_class(const T* z, std::int64_t rows, std::int64_t n, const std::int64_t *labels,
                                          T* grad, const T& scale) {
-  T total = T(0);
-  over_rows(z, rows, n, grad, [&](std::int64_t r, const RowSums<T>& q, T* e) {
-    const T* zr = z + r * n;
-    const std::int64_t y = labels[r];
-    total += T(q.max - zr[y]) + q.log1p_s;
-    if (!grad) return;
-    T* g = grad + r * n;  // holds the exps
-    const T d = T(1) + q.s, rcp = T(1) / d;
-    const T target = zr[y] == q.max ? q.s : T(T(1) + T(q.s - e[y]));
-    for (std::int64_t j = 0; j < n; ++j) g[j] = scale * divide(g[j], d, rcp);
-    g[y] = -scale * divide(target, d, rcp);
-  });
-  return total;
+  const Normalised<T> probabilities{scale, labels};
+  return over_rows(
+      z, rows, n, grad,
+      [&](std::int64_t r, const RowSums<T>& q, T* g) {  // g: scale·p, the row of grad
+        const T* zr = z + r * n;
+        const std::int64_t y = labels[r];
+        if (g) {
+          const T target = zr[y] == q.max ? q.s : T(T(1) + T(q.s - q.at_label));
+          g[y] = -scale * divide(target, T(1) + q.s, q.rcp);
+        }
+        return T(T(q.max - zr[y]) + q.log1p_s);
+      },
+      &probabilities);
 }
 
 // One row's loss with target class y (and its gradient, as above).
@@ -391,26 +516,26 @@ template <class T> T cross_entropy_class(const T* z, std::int64_t n, std::int64_
 // Σ_{j≠k} yⱼ − Σy·s/(1 + s), so a one-hot target at the max gets −s/(1 + s),
 // as cross_entropy_class does.
 template <class T> T cross_entropy(const T* z, const T* y, std::int64_t rows, std::int64_t n, T* grad, const T& scale) {
-  T total = T(0);
-  over_rows(z, rows, n, grad, [&](std::int64_t r, const RowSums<T>& q, T*) {
-    const T* zr = z + r * n;
-    const T* yr = y + r * n;
-    const std::int64_t k = arg_max(zr, n);
-    T loss = T(0), mass = T(0), others = T(0);
-    for (std::int64_t j = 0; j < n; ++j) {
-      loss += yr[j] * T(T(q.max - zr[j]) + q.log1p_s);
-      mass += yr[j];
-      if (j != k) others += yr[j];
-    }
-    total += loss;
-    if (!grad) return;
-    T* g = grad + r * n;  // holds the exps
-    const T d = T(1) + q.s, rcp = T(1) / d;
-    for (std::int64_t j = 0; j < n; ++j)
-      g[j] = j == k ? T(scale * T(others - T(mass * divide(q.s, d, rcp))))
-                    : T(scale * T(T(divide(g[j], d, rcp) * mass) - yr[j]));
-  });
-  return total;
+  const Normalised<T> probabilities{T(1)};
+  return over_rows(
+      z, rows, n, grad,
+      [&](std::int64_t r, const RowSums<T>& q, T* p) {  // p: the probabilities, the row of grad
+        const T* zr = z + r * n;
+        const T* yr = y + r * n;
+        const std::int64_t k = arg_max(zr, n);
+        T loss = T(0), mass = T(0), others = T(0);
+        for (std::int64_t j = 0; j < n; ++j) {
+          loss += yr[j] * T(T(q.max - zr[j]) + q.log1p_s);
+          mass += yr[j];
+          if (j != k) others += yr[j];
+        }
+        if (p)
+          for (std::int64_t j = 0; j < n; ++j)
+            p[j] = j == k ? T(scale * T(others - T(mass * divide(q.s, T(1) + q.s, q.rcp))))
+                          : T(scale * T(T(p[j] * mass) - yr[j]));
+        return loss;
+      },
+      &probabilities);
 }
 
 // One row's loss with target distribution y (and its gradient, as above).
