@@ -482,8 +482,9 @@ template <class T> void softmax(const T* z, std::int64_t rows, std::int64_t n, T
   over_rows(z, rows, n, out, [](std::int64_t, const RowSums<T>&, T*) {}, &probabilities);
 }
 
-// The losses −log p_y of the rows, with target class labels[r] for row r,
-// summed; when grad is not null, scale·(p − onehot(y)) written to it.
+// The losses −log p_y of the rows, with target class labels[r] for row r
+// (0 ≤ labels[r] < n, not checked here), summed; when grad is not null,
+// scale·(p − onehot(y)) written to it.
 // The target's component: −s/(1 + s) when z_y is a max (then e_y = 1 and
 // 1 + s_y = s), else −(1 + s_y)/(1 + s) with s_y = s − e_y, which loses
 // nothing that matters: e_y ≤ 1 and s_y is added to 1, so its absolute error
