@@ -282,9 +282,9 @@ template <class T>
 [[gnu::always_inline]] inline void normalise(T* e, std::int64_t n, std::int64_t r, RowSums<T>& sums,
                                            const Normalised<T>& how) {
   if (how.labels) sums.at_label = e[how.labels[r]];
-  const T d = T(1) + sums.s;
-  sums.rcp = T(1) / d;
-  for (std::int64_t j = 0; j < n; ++j) e[j] = scaled_quotient(e[j], d, sums.rcp, how.scale);
+  const T d = T(1) + sums.s, rcp = T(1) / d, scale = how.scale;  // locals: e may alias sums and how
+  sums.rcp = rcp;
+  for (std::int64_t j = 0; j < n; ++j) e[j] = scaled_quotient(e[j], d, rcp, scale);
 }
 
 // finish(r, sums, e), its result (if it has one) added to total.
@@ -349,9 +349,10 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
         if (how->labels)
           for (int l = 0; l < G; ++l) at_label[l] = col[how->labels[r0 + l] * G + l];
         T d[G];
+        const T scale = how->scale;
         for (int l = 0; l < G; ++l) d[l] = T(1) + s[l], rcp[l] = T(1) / d[l];
         for (std::int64_t j = 0; j < n; ++j)  // ddx:vectorized nest
-          for (int l = 0; l < G; ++l) col[j * G + l] = scaled_quotient(col[j * G + l], d[l], rcp[l], how->scale);
+          for (int l = 0; l < G; ++l) col[j * G + l] = scaled_quotient(col[j * G + l], d[l], rcp[l], scale);
       }
       transpose(col, G, e, n, n, G);
     }
