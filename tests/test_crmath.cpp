@@ -153,18 +153,21 @@ TEST(CorrectlyRounded, SpecialValues) {
 // are the ones the rounding test sends to the 50-digit path: searched for
 // among many arguments (the count of slow-path calls tells which), then
 // checked against the truth. The search also bounds how rare they are: with
-// the fast path's test at 2⁻⁷⁰ relative, about 2⁻¹⁷ of the arguments fail it;
-// more than 2⁻¹² would make exp and log slow (a wrong bound or a broken fast
-// path would show here).
-template <class T, class F, class Truth>
-void check_hard_cases(F f, std::vector<T> candidates, Truth truth, std::size_t want_at_least, const char* what) {
+// the fast path's test at 2⁻⁷⁰ relative (double), about 2⁻¹⁷ of the
+// arguments fail it, at 2⁻⁴⁸ and 2⁻⁴⁷ (float) about 2⁻²³; more than 2⁻¹²
+// would make exp and log slow (a wrong bound or a broken fast path would
+// show here). candidate(i) gives the i-th of count arguments.
+template <class T, class F, class Candidate, class Truth>
+void check_hard_cases(F f, std::size_t count, Candidate candidate, Truth truth, std::size_t want_at_least,
+                      const char* what) {
   std::vector<T> hard;
-  for (T x : candidates) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const T x = candidate(i);
     const std::uint64_t before = cr::slow_path_count();
     (void)f(x);
     if (cr::slow_path_count() != before) hard.push_back(x);
   }
-  EXPECT_LE(hard.size(), candidates.size() >> 12) << what << ": the fast path's test fails too often";
+  EXPECT_LE(hard.size(), count >> 12) << what << ": the fast path's test fails too often";
   EXPECT_GE(hard.size(), want_at_least) << what << ": too few hard arguments found to test the slow path";
   for (T x : hard) EXPECT_TRUE(same(f(x), truth(x))) << what << "(" << std::hexfloat << x << ")";
 }
@@ -177,8 +180,27 @@ TEST(CorrectlyRounded, ArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
     log_args.push_back(i % 2 ? uniform(rng, 1e-300, 1e300) : uniform(rng, 0.5, 2.0));
   }
   // 2²² arguments at a rate near 2⁻¹⁷: a few dozen each.
-  check_hard_cases<double>([](double x) { return cr::exp(x); }, exp_args, true_exp<double>, 3, "exp");
-  check_hard_cases<double>([](double x) { return cr::log(x); }, log_args, true_log<double>, 3, "log");
+  const auto exp_arg = [&](std::size_t i) { return exp_args[i]; };
+  const auto log_arg = [&](std::size_t i) { return log_args[i]; };
+  check_hard_cases<double>([](double x) { return cr::exp(x); }, exp_args.size(), exp_arg, true_exp<double>, 3, "exp");
+  check_hard_cases<double>([](double x) { return cr::log(x); }, log_args.size(), log_arg, true_log<double>, 3, "log");
+}
+
+TEST(CorrectlyRounded, FloatArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
+  // Every float in ±[1, 64) for exp (its whole fast range has the same rate)
+  // and every 16th float in [2⁻³⁰, 2³⁰) for log: 2²⁶·⁶ and 2²⁶ arguments, at
+  // rates near 2⁻²³·⁵ and 2⁻²²·⁵ (the tests' widths over float's spacing), so
+  // about ten and fifteen hard cases.
+  const std::uint32_t one = std::bit_cast<std::uint32_t>(1.0f), sixty_four = std::bit_cast<std::uint32_t>(64.0f);
+  const std::size_t per_sign = sixty_four - one;
+  const auto exp_arg = [&](std::size_t i) {
+    const float x = std::bit_cast<float>(static_cast<std::uint32_t>(one + i % per_sign));
+    return i < per_sign ? x : -x;
+  };
+  const std::uint32_t low = std::bit_cast<std::uint32_t>(0x1p-30f), high = std::bit_cast<std::uint32_t>(0x1p30f);
+  const auto log_arg = [&](std::size_t i) { return std::bit_cast<float>(static_cast<std::uint32_t>(low + 16 * i)); };
+  check_hard_cases<float>([](float x) { return cr::exp(x); }, 2 * per_sign, exp_arg, true_exp<float>, 3, "exp");
+  check_hard_cases<float>([](float x) { return cr::log(x); }, (high - low) / 16, log_arg, true_log<float>, 3, "log");
 }
 
 }  // namespace

@@ -271,31 +271,105 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
   return y1;
 }
 
-// ---- float: the double-precision kernels, rounded once ------------------------
+// ---- float: double-precision kernels, rounded once ------------------------------
 //
-// vexp::exp and vexp::log at double are within 1 ulp of double (2⁻⁵² relative)
-// of the true value; the float is correctly rounded when y·(1 ± 2⁻⁴⁹), eight
-// times that bound, round to the same float (the interval is wide enough
-// that rounding through double cannot land on a float midpoint unnoticed).
+// A float's exp and log are computed in double to well beyond float's 24
+// bits, then rounded once, with a rounding test as for double: the float is
+// correctly rounded when y·(1 ± m) round to the same float, m at least six
+// times the kernel's proven relative error bound (far more than the
+// roundings of y ± y·m, 2⁻⁵³ each, can take away). Float arguments have few
+// bits and a small range, which the kernels below use: they are about twice
+// as fast as vexp.hpp's and vlog.hpp's double exp and log, which the fused
+// ops use.
 
-[[gnu::always_inline]] inline float round_checked(double y, bool valid, Flag<float>& failed) {
-  const double margin = std::abs(y) * 0x1p-49;
+[[gnu::always_inline]] inline float round_checked(double y, double m, bool valid, Flag<float>& failed) {
+  const double margin = std::abs(y) * m;
   const float lo = static_cast<float>(y - margin), hi = static_cast<float>(y + margin);
   failed = !(valid & (lo == hi));
   return lo;
 }
 
+// exp(x) = 2ⁿ·exp(r), n = round(x/ln 2), r = x − n·ln 2, for float x in
+// [−104, 89] (beyond, exp rounds to 0 or overflows: the slow path says which).
+// - n comes from the shifter (its low bits; no float-int conversion), so
+//   |n| ≤ 151 and |r| ≤ ln2/2 + tiny < 0.35 (also when the product x·log2e
+//   is rounded first, without an FMA).
+// - r = (x − n·ln2_hi) − n·ln2_lo, ln2_hi of 32 significant bits: n·ln2_hi
+//   is exact, and so is the subtraction (for n ≠ 0, |x| > 0.34, so x and
+//   n·ln2_hi are multiples of 2⁻³² and the difference has < 32 bits). The
+//   second step rounds once (< 2⁻⁵⁵ absolute) and ln2 − ln2_hi − ln2_lo,
+//   times n, is < 2⁻⁷⁸: exp(r) is off by < 2⁻⁵⁴·exp(r).
+// - exp(r) = 1 + (r + r²·P(r)), P the Taylor terms 1/2! … 1/12!: truncation
+//   < 0.35¹³/13!·1.03 < 2⁻⁵¹·⁶·exp(r) (exp(r) > 0.70); the roundings of r², of
+//   the Horner steps and of the final sums add < 2⁻⁵² relative.
+// - 2ⁿ enters the exponent field directly: the result is a normal double for
+//   every n here, so this is exact.
+// Relative error < 2⁻⁵⁰·⁸; the test allows m = 2⁻⁴⁸.
 [[gnu::always_inline]] inline float exp_fast(float x, Flag<float>& failed) {
-  // Beyond [−104, 89] exp rounds to 0 or overflows: the slow path says which.
+  constexpr double log2e = 1.4426950408889634074;
+  constexpr double ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits
+  constexpr double ln2_lo = 1.90821492927058770002e-10;
+  constexpr double shifter = 0x1.8p52;
   const bool in_range = (x >= -104.0f) & (x <= 89.0f);
-  return round_checked(vexp::exp(static_cast<double>(select(in_range, x, 0.0f))), in_range, failed);
+  const double xd = select(in_range, x, 0.0f);
+  const double t = mul_add(xd, log2e, shifter);
+  const double nd = t - shifter;
+  const std::int64_t n = std::bit_cast<std::int64_t>(t) - std::bit_cast<std::int64_t>(shifter);
+  const double r = mul_add(-nd, ln2_lo, mul_add(-nd, ln2_hi, xd));
+  double p = 1.0 / 479001600.0;  // 1/12!
+  p = mul_add(p, r, 1.0 / 39916800.0);
+  p = mul_add(p, r, 1.0 / 3628800.0);
+  p = mul_add(p, r, 1.0 / 362880.0);
+  p = mul_add(p, r, 1.0 / 40320.0);
+  p = mul_add(p, r, 1.0 / 5040.0);
+  p = mul_add(p, r, 1.0 / 720.0);
+  p = mul_add(p, r, 1.0 / 120.0);
+  p = mul_add(p, r, 1.0 / 24.0);
+  p = mul_add(p, r, 1.0 / 6.0);
+  p = mul_add(p, r, 0.5);
+  const double u = 1.0 + mul_add(p, r * r, r);
+  const double y = std::bit_cast<double>(std::bit_cast<std::int64_t>(u) + (n << 52));
+  return round_checked(y, 0x1p-48, in_range, failed);
 }
 
-[[gnu::always_inline]] inline float log_fast(float x, Flag<float>& failed) {
-  // Subnormal floats are normal doubles: only x ≤ 0, inf and NaN leave.
+// log(x) for float x > 0 (subnormals included: as doubles they are normal),
+// on the double log's table: x = 2ᵏ·z, z in [c0, 2·c0), j the subinterval of
+// z, as in log_fast above (here k and z come from the bits with logical
+// shifts only, as in vlog.hpp's split).
+// - r = z·invc − 1: z·invc = pz + rl exactly (TwoProd), pz − 1 exact
+//   (Sterbenz), so r is rounded once: 2⁻⁵³ relative. |r| ≤ 2⁻⁸ (in the two
+//   subintervals that meet 1, where invc = 1, r = z − 1 exactly), ≤ 2⁻⁹
+//   elsewhere.
+// - log1p(r) = r + r²·Q(r), Q the Taylor terms −1/2 … −1/6: truncation
+//   < |r|⁷/7·1.01, relative to log1p(r) < 2⁻⁵⁰·⁷ at |r| ≤ 2⁻⁸.
+// - y = (k·ln 2 + log(1/invc)) + log1p(r), ln 2 and the table's high part as
+//   doubles (each 2⁻⁵³ relative). Where invc = 1 and k = 0, y is log1p(r)
+//   alone. Elsewhere log1p(r) is small beside y: with k = 0, |y| ≥ 2⁻⁹ ≥ |r|,
+//   and the table value is at most 2|y|; with k ≠ 0, |y| ≥ 0.3465·|k|, the
+//   first sum is within 2⁻⁹ of y and the table value below |y|. The
+//   roundings and ln 2's error (2⁻⁵⁴·|k|) sum to < 6·2⁻⁵³·|y|.
+// Relative error < 2⁻⁵⁰; the test allows m = 2⁻⁴⁷.
+[[gnu::always_inline]] inline float log_fast(float x, const LogTable& t, Flag<float>& failed) {
+  constexpr double ln2 = 0x1.62e42fefa39efp-1;
   constexpr float largest = std::numeric_limits<float>::max();
   const bool in_range = (x > 0.0f) & (x <= largest);
-  return round_checked(vexp::log(static_cast<double>(select(in_range, x, 1.0f))), in_range, failed);
+  const double xd = select(in_range, x, 1.0f);
+  // b's exponent field holds k + 1023 and its significand that of z.
+  const std::uint64_t b = std::bit_cast<std::uint64_t>(xd) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
+  const double kd = std::bit_cast<double>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
+  const std::uint64_t j = (b >> 44) & 255;
+  const double z = std::bit_cast<double>((b & 0x000fffffffffffffull) + kLogOffset);
+
+  const double invc = t.invc[j];
+  const double pz = z * invc;
+  const double r = (pz - 1.0) + two_prod_error(z, invc, pz);
+  double q = -1.0 / 6.0;
+  q = mul_add(q, r, 1.0 / 5.0);
+  q = mul_add(q, r, -1.0 / 4.0);
+  q = mul_add(q, r, 1.0 / 3.0);
+  q = mul_add(q, r, -0.5);
+  const double y = mul_add(kd, ln2, t.hi[j]) + mul_add(q, r * r, r);
+  return round_checked(y, 0x1p-47, in_range, failed);
 }
 
 // ---- one element, and arrays ---------------------------------------------------
@@ -313,7 +387,8 @@ struct ExpFloat {
   [[gnu::always_inline]] float operator()(float x, Flag<float>& failed) const { return exp_fast(x, failed); }
 };
 struct LogFloat {
-  [[gnu::always_inline]] float operator()(float x, Flag<float>& failed) const { return log_fast(x, failed); }
+  const LogTable& t;
+  [[gnu::always_inline]] float operator()(float x, Flag<float>& failed) const { return log_fast(x, t, failed); }
 };
 
 // fast(x)'s value where its test passed, slow(x) where it failed.
@@ -361,7 +436,7 @@ std::uint64_t slow_path_count() { return slow_calls.load(std::memory_order_relax
 double exp(double x) { return checked(x, ExpDouble{exp_table()}, exp_slow<double>); }
 float exp(float x) { return checked(x, ExpFloat{}, exp_slow<float>); }
 double log(double x) { return checked(x, LogDouble{log_table()}, log_slow<double>); }
-float log(float x) { return checked(x, LogFloat{}, log_slow<float>); }
+float log(float x) { return checked(x, LogFloat{log_table()}, log_slow<float>); }
 
 // Each array form is compiled for the baseline x86-64 and for the AVX2 and
 // AVX-512 levels (x86-64-v3 and v4), chosen at load time by the CPU; every
@@ -387,14 +462,14 @@ DDX_VECTOR_CLONES void exp_array(const float* x, float* out, std::int64_t n) {
 DDX_VECTOR_CLONES void log_array(const LogTable& t, const double* x, double* out, std::int64_t n) {
   map_checked(x, out, n, LogDouble{t}, log_slow<double>);
 }
-DDX_VECTOR_CLONES void log_array(const float* x, float* out, std::int64_t n) {
-  map_checked(x, out, n, LogFloat{}, log_slow<float>);
+DDX_VECTOR_CLONES void log_array(const LogTable& t, const float* x, float* out, std::int64_t n) {
+  map_checked(x, out, n, LogFloat{t}, log_slow<float>);
 }
 }  // namespace
 
 void exp(const double* x, double* out, std::int64_t n) { exp_array(exp_table(), x, out, n); }
 void exp(const float* x, float* out, std::int64_t n) { exp_array(x, out, n); }
 void log(const double* x, double* out, std::int64_t n) { log_array(log_table(), x, out, n); }
-void log(const float* x, float* out, std::int64_t n) { log_array(x, out, n); }
+void log(const float* x, float* out, std::int64_t n) { log_array(log_table(), x, out, n); }
 
 }  // namespace ddx::cr

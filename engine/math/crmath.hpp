@@ -7,8 +7,8 @@
 //
 // Each function has a fast path, branch-free so that a loop over an array
 // vectorizes, that computes the value to well beyond the precision's bits
-// (double: a double-word result with relative error below 2⁻⁷⁰; float: the
-// double exp and log of vexp.hpp and vlog.hpp, within 1 ulp of double)
+// (double: a double-word result with relative error below 2⁻⁷⁰; float: a
+// double result with relative error below 2⁻⁵⁰)
 // together with a rounding test (Ziv's): the value rounds to the
 // same number at both ends of its error interval. When it does, that number
 // is the correctly rounded result. When it does not (the true value lies

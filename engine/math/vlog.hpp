@@ -1,6 +1,5 @@
 // A branch-free log and log1p for float and double that the compiler
-// vectorizes without -ffast-math, next to exp in vexp.hpp: the correctly
-// rounded float log (crmath.cpp) runs on the double log, and the fused ops
+// vectorizes without -ffast-math, next to exp in vexp.hpp: the fused ops
 // take log1p of the off-max sum s (log Σ exp = a + log1p(s)) with it, at
 // float and double. Error ≤ 1 ulp over the whole domain (measured over every
 // float and millions of doubles: at most 0.66 ulp with FMA, 0.73 without),
