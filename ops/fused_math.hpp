@@ -296,6 +296,15 @@ template <class T, class Finish>
     total += finish(r, sums, e);
 }
 
+// The end of a row in the row paths: its n exps e Normalised first when how
+// is given (only where the exps are kept), then finish_row.
+template <class T, class Finish>
+[[gnu::always_inline]] inline void end_row(Finish& finish, T& total, std::int64_t r, RowSums<T>& sums, T* e,
+                                         std::int64_t n, const Normalised<T>* how) {
+  if (how) normalise(e, n, r, sums, *how);
+  finish_row(finish, total, r, sums, e);
+}
+
 // over_rows for short rows (n ≤ kBlock/2), kLanes<T> rows at a time, row l
 // of a group in vector lane l: the group is copied into columns (logit j of
 // every row side by side), so that the max, the count of maxima, the exps,
@@ -387,8 +396,7 @@ void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int
     for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = vexp::log1p(s[i]);
     for (std::int64_t i = 0; i < m; ++i) {
       RowSums<T> sums{max[i], s[i], log1p_s[i]};
-      if (how && exps) normalise(e + i * n, n, r0 + i, sums, *how);
-      finish_row(finish, sum, r0 + i, sums, e + i * n);
+      end_row(finish, sum, r0 + i, sums, e + i * n, n, exps ? how : nullptr);
     }
   }
   total = sum;
@@ -431,8 +439,7 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
       sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next, &max).s()
                  : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next, &max).s();
       sums.log1p_s = log1p_of(sums.s);
-      if (how && e) detail::normalise(e, n, r, sums, *how);
-      detail::finish_row(finish, total, r, sums, e);
+      detail::end_row(finish, total, r, sums, e, n, e ? how : nullptr);
     }
   } else {
     using boost::multiprecision::exp;
@@ -450,8 +457,7 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
         if (j != k) sums.s += e[j];
       }
       sums.log1p_s = log1p_of(sums.s);
-      if (how && exps) detail::normalise(e, n, r, sums, *how);
-      detail::finish_row(finish, total, r, sums, e);
+      detail::end_row(finish, total, r, sums, e, n, exps ? how : nullptr);
     }
   }
   return total;
