@@ -304,7 +304,7 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 //   the Horner steps and of the final sums add < 2⁻⁵² relative.
 // - 2ⁿ enters the exponent field directly: the result is a normal double for
 //   every n here, so this is exact.
-// Relative error < 2⁻⁵⁰·⁸; the test allows m = 2⁻⁴⁸.
+// Relative error < 2⁻⁵⁰·⁶; the test allows m = 2⁻⁴⁸.
 [[gnu::always_inline]] inline float exp_fast(float x, Flag<float>& failed) {
   constexpr double log2e = 1.4426950408889634074;
   constexpr double ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits
