@@ -25,10 +25,6 @@ namespace {
 
 using Big = boost::multiprecision::number<boost::multiprecision::cpp_bin_float<120>>;
 
-bool same(float a, float b) {
-  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
-}
-
 // The reference for one float: y (a double within 2⁻⁵² of the truth)
 // rounded, or the truth when y·(1 ± 2⁻⁴⁹) round differently.
 template <class Truth> float reference(float x, double y, Truth truth) {
@@ -51,7 +47,7 @@ std::uint64_t check(const char* name, InRange in_range, Scalar scalar, Array arr
     for (std::size_t i = 0; i < xs.size(); ++i) {
       const float want = reference(xs[i], in_double(static_cast<double>(xs[i])), truth);
       const float one = scalar(xs[i]);
-      if (!same(one, want) || !same(ys[i], want)) {
+      if (!ddx::same(one, want) || !ddx::same(ys[i], want)) {
         if (++wrong <= 10)
           std::printf("%s(%a) = %a (array %a), correctly rounded %a\n", name, static_cast<double>(xs[i]),
                       static_cast<double>(one), static_cast<double>(ys[i]), static_cast<double>(want));

@@ -26,13 +26,6 @@ using Big = boost::multiprecision::number<boost::multiprecision::cpp_bin_float<1
 template <class T> T true_exp(T x) { return correctly_rounded<T>(exp(Big(x))); }
 template <class T> T true_log(T x) { return correctly_rounded<T>(log(Big(x))); }
 
-template <class T> using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-
-// Same bits (so +0 and −0 differ), or both NaN.
-template <class T> bool same(T a, T b) {
-  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<Bits<T>>(a) == std::bit_cast<Bits<T>>(b);
-}
-
 // Checks f(x) == truth(x) for every x, and the array form against the
 // scalar form on the same arguments (and in place); reports the first few
 // mismatches.

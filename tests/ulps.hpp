@@ -1,12 +1,23 @@
-// The error of a float or double result against a wider truth, in ulps, for
-// the tests of the vectorized math (engine/math/vexp.hpp and vlog.hpp) and
-// the row kernels that run on it.
+// The error of a float or double result against a wider truth, in ulps, or
+// none (same bits), for the tests of the vectorized and correctly rounded
+// math (engine/math/) and the row kernels that run on it.
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace ddx {
+
+template <class T> using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+
+// Same bits (so +0 and −0 differ), or both NaN: how a correctly rounded
+// result is compared with the truth.
+template <class T> bool same(T a, T b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<Bits<T>>(a) == std::bit_cast<Bits<T>>(b);
+}
 
 // A wide truth (a Boost multiprecision number) rounded to nearest in T:
 // Boost's conversion or a neighbour, whichever is nearest (compared exactly

@@ -19,6 +19,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 #include "engine/scalar.hpp"
 #include "engine/math/vexp.hpp"
@@ -279,8 +280,8 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 // times the kernel's proven relative error bound (far more than the
 // roundings of y ± y·m, 2⁻⁵³ each, can take away). Float arguments have few
 // bits and a small range, which the kernels below use: they are about twice
-// as fast as vexp.hpp's and vlog.hpp's double exp and log, which the fused
-// ops use.
+// as fast as vexp.hpp's double exp and vlog.hpp's double log would be,
+// rounded the same way.
 
 [[gnu::always_inline]] inline float round_checked(double y, double m, bool valid, Flag<float>& failed) {
   const double margin = std::abs(y) * m;
@@ -306,9 +307,8 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 //   every n here, so this is exact.
 // Relative error < 2⁻⁵⁰·⁶; the test allows m = 2⁻⁴⁸.
 [[gnu::always_inline]] inline float exp_fast(float x, Flag<float>& failed) {
-  constexpr double log2e = 1.4426950408889634074;
-  constexpr double ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits
-  constexpr double ln2_lo = 1.90821492927058770002e-10;
+  constexpr double log2e = std::numbers::log2e;
+  constexpr double ln2_hi = vexp::detail::Ln2<double>::hi, ln2_lo = vexp::detail::Ln2<double>::lo;
   constexpr double shifter = 0x1.8p52;
   const bool in_range = (x >= -104.0f) & (x <= 89.0f);
   const double xd = select(in_range, x, 0.0f);
@@ -350,7 +350,7 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 //   roundings and ln 2's error (2⁻⁵⁴·|k|) sum to < 6·2⁻⁵³·|y|.
 // Relative error < 2⁻⁵⁰; the test allows m = 2⁻⁴⁷.
 [[gnu::always_inline]] inline float log_fast(float x, const LogTable& t, Flag<float>& failed) {
-  constexpr double ln2 = 0x1.62e42fefa39efp-1;
+  constexpr double ln2 = std::numbers::ln2;
   constexpr float largest = std::numeric_limits<float>::max();
   const bool in_range = (x > 0.0f) & (x <= largest);
   const double xd = select(in_range, x, 1.0f);

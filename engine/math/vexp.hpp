@@ -18,6 +18,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <numbers>
 
 namespace ddx::vexp {
 
@@ -31,12 +32,25 @@ inline double mul_add(double a, double b, double c) { return a * b + c; }
 inline float mul_add(float a, float b, float c) { return a * b + c; }
 #endif
 
+// ln 2 = hi + lo (+ < 2⁻⁸⁶ for double, 2⁻⁴⁴ for float), hi with trailing zero
+// bits (32 significant bits for double, 16 for float), so that n·hi is exact
+// for the integers n that exp's and log's reductions multiply it by
+// (Cody–Waite); the exp and log kernels here and in crmath.cpp share it.
+template <class T> struct Ln2;
+template <> struct Ln2<double> {
+  static constexpr double hi = 6.93147180369123816490e-01;
+  static constexpr double lo = 1.90821492927058770002e-10;
+};
+template <> struct Ln2<float> {
+  static constexpr float hi = 0.693145751953125f;
+  static constexpr float lo = 1.428606765330187045e-06f;
+};
+
 }  // namespace detail
 
 inline double exp(double x) {
-  constexpr double log2e = 1.4426950408889634074;
-  constexpr double ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits
-  constexpr double ln2_lo = 1.90821492927058770002e-10;
+  constexpr double log2e = std::numbers::log2e;
+  constexpr double ln2_hi = detail::Ln2<double>::hi, ln2_lo = detail::Ln2<double>::lo;
   constexpr double shifter = 0x1.8p52;
   // exp(x) rounds to 0 below −745.14 and overflows above 709.79.
   const double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
@@ -67,9 +81,8 @@ inline double exp(double x) {
 }
 
 inline float exp(float x) {
-  constexpr float log2e = 1.44269504088896341f;
-  constexpr float ln2_hi = 0.693145751953125f;  // 16 significant bits
-  constexpr float ln2_lo = 1.428606765330187045e-06f;
+  constexpr float log2e = std::numbers::log2e_v<float>;
+  constexpr float ln2_hi = detail::Ln2<float>::hi, ln2_lo = detail::Ln2<float>::lo;
   constexpr float shifter = 0x1.8p23f;
   // exp(x) rounds to 0 below −103.97 and overflows above 88.73.
   const float xc = x < -105.0f ? -105.0f : (x > 89.0f ? 89.0f : x);

@@ -82,8 +82,7 @@ inline Split<float> split(float x) {
 
 // log(2ᵏ·(1 + f)) + c for 1 + f in [√2/2, √2), k an integer, |c| ≲ ε.
 inline double log_kernel(double k, double f, double c) {
-  constexpr double ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits
-  constexpr double ln2_lo = 1.90821492927058770002e-10;
+  constexpr double ln2_hi = Ln2<double>::hi, ln2_lo = Ln2<double>::lo;
   constexpr double lg1 = 6.666666666666735130e-01;
   constexpr double lg2 = 3.999999999940941908e-01;
   constexpr double lg3 = 2.857142874366239149e-01;
@@ -109,8 +108,7 @@ inline double log_kernel(double k, double f, double c) {
 }
 
 inline float log_kernel(float k, float f, float c) {
-  constexpr float ln2_hi = 0.693145751953125f;  // 16 significant bits
-  constexpr float ln2_lo = 1.428606765330187045e-06f;
+  constexpr float ln2_hi = Ln2<float>::hi, ln2_lo = Ln2<float>::lo;
   // Near-minimax fit of R(z)/z on 0 ≤ z ≤ 0.0295, rounded to float: the
   // polynomial's error is below 2⁻³¹ of the result.
   constexpr float lg1 = 0x1.555556p-1f;
