@@ -227,20 +227,27 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
   return table;
 }
 
+// x = 2ᵏ·z with z in [c0, 2·c0), and j, the subinterval of z, for a
+// positive normal double x, from the bits with logical shifts only: b's
+// exponent field holds k + 1023 (≥ 0) and its significand that of z. k comes
+// out as a double by its bits (2⁵² + m holds the integer m in its low bits,
+// so this is exact): AVX2 has neither a 64-bit arithmetic shift nor a 64-bit
+// integer conversion, and with them the loops stayed scalar below AVX-512.
+struct LogSplit {
+  double k;
+  std::uint64_t j;
+  double z;
+};
+[[gnu::always_inline]] inline LogSplit log_split(double x) {
+  const std::uint64_t b = std::bit_cast<std::uint64_t>(x) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
+  return {std::bit_cast<double>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0),
+          (b >> 44) & 255, std::bit_cast<double>((b & 0x000fffffffffffffull) + kLogOffset)};
+}
+
 [[gnu::always_inline]] inline double log_fast(double x, const LogTable& t, Flag<double>& failed) {
   constexpr double smallest = std::numeric_limits<double>::min(), largest = std::numeric_limits<double>::max();
   const bool in_range = (x >= smallest) & (x <= largest);
-  const std::uint64_t ix = std::bit_cast<std::uint64_t>(select(in_range, x, 1.0));
-  const std::uint64_t tmp = ix - kLogOffset;
-  const std::int64_t k = static_cast<std::int64_t>(tmp) >> 52;
-  const std::uint64_t j = (tmp >> 44) & 255;
-  const double z = std::bit_cast<double>(ix - (static_cast<std::uint64_t>(k) << 52));
-  // k (|k| ≤ 1075) as a double by its bits: 2⁵² + m has the integer m in its
-  // low bits, so this is exact. (A 64-bit integer conversion has no AVX2
-  // instruction: with it the loop stayed scalar below AVX-512.)
-  constexpr std::int64_t kBias = 2048;
-  const double kd = std::bit_cast<double>(std::bit_cast<std::uint64_t>(0x1p52) + static_cast<std::uint64_t>(k + kBias)) -
-                    (0x1p52 + kBias);
+  const auto [kd, j, z] = log_split(select(in_range, x, 1.0));
 
   const double invc = t.invc[j];
   const double pz = z * invc;
@@ -332,9 +339,8 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 }
 
 // log(x) for float x > 0 (subnormals included: as doubles they are normal),
-// on the double log's table: x = 2ᵏ·z, z in [c0, 2·c0), j the subinterval of
-// z, as in log_fast above (here k and z come from the bits with logical
-// shifts only, as in vlog.hpp's split).
+// on the double log's table and split: x = 2ᵏ·z, z in [c0, 2·c0), j the
+// subinterval of z, as in log_fast above.
 // - r = z·invc − 1: z·invc = pz + rl exactly (TwoProd), pz − 1 exact
 //   (Sterbenz), so r is rounded once: 2⁻⁵³ relative. |r| ≤ 2⁻⁸ (in the two
 //   subintervals that meet 1, where invc = 1, r = z − 1 exactly), ≤ 2⁻⁹
@@ -352,12 +358,7 @@ constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
   constexpr double ln2 = std::numbers::ln2;
   constexpr float largest = std::numeric_limits<float>::max();
   const bool in_range = (x > 0.0f) & (x <= largest);
-  const double xd = select(in_range, x, 1.0f);
-  // b's exponent field holds k + 1023 and its significand that of z.
-  const std::uint64_t b = std::bit_cast<std::uint64_t>(xd) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
-  const double kd = std::bit_cast<double>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
-  const std::uint64_t j = (b >> 44) & 255;
-  const double z = std::bit_cast<double>((b & 0x000fffffffffffffull) + kLogOffset);
+  const auto [kd, j, z] = log_split(select(in_range, x, 1.0f));
 
   const double invc = t.invc[j];
   const double pz = z * invc;
