@@ -32,15 +32,22 @@ template <class T> class FiniteLanes {
   static constexpr bool kUsed = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
   void fold(const T* x, std::int64_t n) {
-    std::array<T, kLanes> lane = lane_;  // a local copy: x cannot alias it, so the loop vectorizes
     std::int64_t k = 0;
-    for (; k + static_cast<std::int64_t>(kLanes) <= n; k += kLanes)
-      for (std::size_t l = 0; l < kLanes; ++l) lane[l] += x[k + l] - x[k + l];
-    for (std::size_t l = 0; k + static_cast<std::int64_t>(l) < n; ++l) lane[l] += x[k + l] - x[k + l];
-    lane_ = lane;
+    if (n >= static_cast<std::int64_t>(kLanes)) {
+      std::array<T, kLanes> lane = lane_;  // a local copy: x cannot alias it, so the loop vectorizes
+      for (; k + static_cast<std::int64_t>(kLanes) <= n; k += kLanes)
+        for (std::size_t l = 0; l < kLanes; ++l) lane[l] += x[k + l] - x[k + l];
+      lane_ = lane;
+    }
+    // The last elements (fewer than the lanes) go to a lane of their own, in
+    // a register: written element by element into lane_, they would stall the
+    // next fold's vector load of it.
+    T tail = tail_;
+    for (; k < n; ++k) tail += x[k] - x[k];
+    tail_ = tail;
   }
   bool all_finite() const {
-    T total(0);
+    T total = tail_;
     for (const T& x : lane_) total += x;
     return total == T(0);
   }
@@ -48,6 +55,7 @@ template <class T> class FiniteLanes {
  private:
   static constexpr std::size_t kLanes = std::max<std::size_t>(1, 64 / sizeof(T));  // one cache line
   std::array<T, kLanes> lane_{};
+  T tail_ = 0;
 };
 
 namespace {
@@ -93,12 +101,17 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
     : graph_(&g),
       slot_(g.size(), -1),
       block_(g.size(), -1),
-      bound_(g.size(), nullptr),
+      view_(g.size(), TensorView<T>{nullptr, Shape{}}),
       visible_(g.size(), keep == Keep::All),
       checked_(g.size(), false),
       compact_(g.size(), false),
       order_(topological_order(g, roots)) {
   plan_checks(roots);
+  kernel_.resize(g.size());
+  for (NodeId id : order_) {
+    const OpId op = g.node(id).op;
+    if (op != kVarOp && op != kConstOp) kernel_[id] = op_info(op).template kernel<T>();
+  }
   if (keep == Keep::All) {
     data_.resize(order_.size());
     for (std::size_t p = 0; p < order_.size(); ++p) {
@@ -109,6 +122,7 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
   } else {
     plan_lean(roots);
   }
+  for (NodeId id : order_) view_[id] = {slot_[id] >= 0 ? data_[slot_[id]].data() : nullptr, held_shape(id)};
   run(bindings, true);
 }
 
@@ -253,7 +267,7 @@ template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool
     const NodeId id = order_[step.begin];
     run_node(id, bindings, first);
     const T* out = data_of(id);
-    const std::int64_t size = held_shape(id).size();
+    const std::int64_t size = view_[id].shape.size();
     if (lanes) {
       if (folded(id)) lanes->fold(out, size);
     } else if (!nonfinite_) {
@@ -277,7 +291,7 @@ template <class T> void Evaluation<T>::run_node(NodeId id, const Bindings<T>& bi
     if (slot_[id] >= 0)
       std::copy(it->second.begin(), it->second.end(), data_[slot_[id]].data());
     else
-      bound_[id] = it->second.data();
+      view_[id].data = it->second.data();
     return;
   }
   T* out = data_[slot_[id]].data();
@@ -291,13 +305,13 @@ template <class T> void Evaluation<T>::run_node(NodeId id, const Bindings<T>& bi
   } else {
     TensorView<T> views[kMaxInputs];
     std::size_t count = 0;
-    for (NodeId in : n.inputs()) views[count++] = {data_of(in), held_shape(in)};
-    op_info(n.op).template kernel<T>()(g, id, std::span(views, count), n.shape, out);
+    for (NodeId in : n.inputs()) views[count++] = view_[in];
+    kernel_[id](g, id, std::span(views, count), n.shape, out);
   }
 }
 
 template <class T> TensorView<T> Evaluation<T>::block_view(NodeId id, std::int64_t row, std::int64_t rows) const {
-  const Shape s = held_shape(id);
+  const Shape& s = view_[id].shape;
   if (block_[id] >= 0) return {blocks_[block_[id]].data(), Shape::matrix(rows, s.cols())};
   const T* data = data_of(id);
   if (s.rank == 2 && s.rows() == batch_rows_) return {data + row * s.cols(), Shape::matrix(rows, s.cols())};
@@ -320,7 +334,7 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
       std::size_t count = 0;
       for (NodeId in : n.inputs()) views[count++] = block_view(in, row, rows);
       T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
-      op_info(n.op).template kernel<T>()(g, id, std::span(views, count), Shape::matrix(rows, cols), out);
+      kernel_[id](g, id, std::span(views, count), Shape::matrix(rows, cols), out);
       if (lanes && folded(id)) lanes->fold(out, rows * cols);
       if (bad.empty() || bad[p - step.begin]) continue;
       const std::int64_t k = first_nonfinite(out, rows * cols);

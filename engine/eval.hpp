@@ -109,7 +109,7 @@ template <class T> class Evaluation {
   void run_node(NodeId id, const Bindings<T>& bindings, bool first);
   void run_blocks(const Step& step, FiniteLanes<T>* lanes);
   TensorView<T> block_view(NodeId id, std::int64_t row, std::int64_t rows) const;
-  const T* data_of(NodeId id) const { return slot_[id] >= 0 ? data_[slot_[id]].data() : bound_[id]; }
+  const T* data_of(NodeId id) const { return view_[id].data; }
   // The shape a node's buffer holds: one value for a compact constant.
   Shape held_shape(NodeId id) const { return compact_[id] ? Shape::scalar() : graph_->shape(id); }
   // Whether a run with lanes folds this node's value into them.
@@ -118,7 +118,9 @@ template <class T> class Evaluation {
   const Graph* graph_;
   std::vector<std::int32_t> slot_;   // per node: its buffer in data_, −1 if not evaluated or in a block buffer
   std::vector<std::int32_t> block_;  // per node: its buffer in blocks_ (a value used only inside its chain), or −1
-  std::vector<const T*> bound_;      // per variable without a buffer: its values in the bindings of this run
+  // Per node: its value as kernels read it (held_shape), in its buffer or,
+  // for a variable without one, in the bindings of this run.
+  std::vector<TensorView<T>> view_;
   std::vector<bool> visible_;        // per node: value() may read it (all, or the roots)
   // Per node: a run with lanes looks at its value for inf and NaN (else a
   // non-finite element would reach a value that is looked at).
@@ -126,6 +128,7 @@ template <class T> class Evaluation {
   // Per node: a uniform constant held as its one value (every reader
   // broadcasts its inputs).
   std::vector<bool> compact_;
+  std::vector<Kernel<T>> kernel_;  // per node: its op's kernel at T (null for a leaf)
   bool constants_finite_ = false;  // seen by a run: the constants need no more looks
   std::vector<std::vector<T>> data_;
   std::vector<std::vector<T>> blocks_;

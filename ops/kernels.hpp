@@ -131,16 +131,31 @@ template <class T> inline constexpr std::int64_t kSumLanes = std::max<std::int64
 // right, starting from 0. For m ≤ L that is the left-to-right sum itself;
 // longer runs vectorize (each lane is its own chain, so nothing is
 // reassociated) and their rounding error grows with m/L instead of m.
-template <class T> T lane_sum(const T* x, std::int64_t m) {
+//
+// lane_sums<T, R> adds R rows so at once (row r at x + r·stride, m elements
+// each, its sum to out[r]): the same sums, as R independent chains whose
+// latencies overlap (the final fold of the lanes is a chain of L dependent
+// additions per row, most of the time of a short row).
+template <class T, int R> void lane_sums(const T* x, std::int64_t stride, std::int64_t m, T* out) {
   constexpr std::int64_t L = kSumLanes<T>;
-  T lane[L];
-  for (std::int64_t l = 0; l < L; ++l) lane[l] = T(0);  // (a loop: GCC 12 does not vectorize after "= {}")
+  T lane[R][L];
+  for (int r = 0; r < R; ++r)
+    for (std::int64_t l = 0; l < L; ++l) lane[r][l] = T(0);  // (a loop: GCC 12 does not vectorize after "= {}")
   std::int64_t k = 0;
   for (; k + L <= m; k += L)
-    for (std::int64_t l = 0; l < L; ++l) lane[l] = T(lane[l] + x[k + l]);
-  for (std::int64_t l = 0; k < m; ++k, ++l) lane[l] = T(lane[l] + x[k]);
-  T total(0);
-  for (std::int64_t l = 0; l < L; ++l) total = T(total + lane[l]);
+    for (int r = 0; r < R; ++r)
+      for (std::int64_t l = 0; l < L; ++l) lane[r][l] = T(lane[r][l] + x[r * stride + k + l]);
+  for (std::int64_t l = 0; k < m; ++k, ++l)
+    for (int r = 0; r < R; ++r) lane[r][l] = T(lane[r][l] + x[r * stride + k]);
+  T total[R];
+  for (int r = 0; r < R; ++r) total[r] = T(0);
+  for (std::int64_t l = 0; l < L; ++l)
+    for (int r = 0; r < R; ++r) total[r] = T(total[r] + lane[r][l]);
+  for (int r = 0; r < R; ++r) out[r] = total[r];
+}
+template <class T> T lane_sum(const T* x, std::int64_t m) {
+  T total;
+  lane_sums<T, 1>(x, 0, m, &total);
   return total;
 }
 
@@ -151,7 +166,9 @@ template <class T> void sum_to(const TensorView<T>& x, const Shape& target, T* o
   const std::int64_t rows = x.shape.rows(), cols = x.shape.cols();
   const auto add = [](const T& acc, const T& v) { return T(acc + v); };
   if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols > kSumLanes<T>) {
-    for (std::int64_t r = 0; r < rows; ++r) out[r] = lane_sum(x.data + r * cols, cols);
+    std::int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) lane_sums<T, 4>(x.data + r * cols, cols, cols, out + r);
+    for (; r < rows; ++r) out[r] = lane_sum(x.data + r * cols, cols);
   } else if (target.size() == 1 && x.shape.size() > kSumLanes<T>) {
     out[0] = lane_sum(x.data, x.shape.size());
   } else {  // short rows: reduce_to's four rows at a time (the same sums as lane_sum)

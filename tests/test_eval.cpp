@@ -152,6 +152,36 @@ TEST(NonFinite, LogOfZeroIsReportedWithItsInput) {
   expect_mentions(explain_nonfinite(g, ev, *ev.nonfinite()), {"log(x)", "-inf", "element 1", "x = 0"});
 }
 
+// The cheap look for inf and NaN (every value folded into lanes, the last
+// elements of a value into one more) must see a bad element wherever it is:
+// in a run shorter than the lanes, in the lanes, in the elements after them;
+// in both modes, and again on a rerun after a run with none.
+template <class T> void expect_every_position_found() {
+  for (std::int64_t n : {1, 5, 8, 15, 16, 17, 40}) {
+    Graph g;
+    const Expr x = variable(g, "x", Shape::vector(n));
+    const Expr l = log(x);
+    const Expr loss = sum(l * x);
+    const NodeId roots[] = {loss.id()};
+    for (std::int64_t bad = 0; bad < n; ++bad) {
+      Bindings<T> fine{{"x", std::vector<T>(static_cast<std::size_t>(n), T(2))}}, zero = fine;
+      zero["x"][static_cast<std::size_t>(bad)] = T(0);
+      for (Keep keep : {Keep::All, Keep::Roots}) {
+        Evaluation<T> ev(g, roots, fine, keep);
+        EXPECT_FALSE(ev.nonfinite().has_value()) << n;
+        ev.rerun(zero);
+        ASSERT_TRUE(ev.nonfinite().has_value()) << "n = " << n << ", element " << bad;
+        EXPECT_EQ(ev.nonfinite()->node, l.id());
+        EXPECT_EQ(ev.nonfinite()->element, bad);
+        ev.rerun(fine);
+        EXPECT_FALSE(ev.nonfinite().has_value()) << n;
+      }
+    }
+  }
+}
+TEST(NonFinite, FoundAtEveryPositionFloat) { expect_every_position_found<float>(); }
+TEST(NonFinite, FoundAtEveryPositionDouble) { expect_every_position_found<double>(); }
+
 TEST(NonFinite, ZeroOverZeroIsNaN) {
   Graph g;
   const Expr a = variable(g, "a", Shape::scalar()), b = variable(g, "b", Shape::scalar());

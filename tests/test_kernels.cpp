@@ -96,7 +96,7 @@ template <class T> T lanes_by_definition(const std::vector<T>& run) {
 template <class T> void expect_sum_to_definition() {
   std::mt19937_64 rng(6);
   std::uniform_real_distribution<double> value(-1.0, 1.0);
-  for (std::int64_t rows : {1, 3, 5})
+  for (std::int64_t rows : {1, 3, 5, 9})  // (rows by fours, and the rest one by one)
     for (std::int64_t cols : {1, 7, 8, 9, 16, 17, 40, 100}) {
       const Shape in_shape = Shape::matrix(rows, cols);
       std::vector<T> x(static_cast<std::size_t>(in_shape.size()));
