@@ -132,10 +132,10 @@ template <class T> inline constexpr std::int64_t kSumLanes = std::max<std::int64
 // longer runs vectorize (each lane is its own chain, so nothing is
 // reassociated) and their rounding error grows with m/L instead of m.
 //
-// lane_sums<T, R> adds R rows so at once (row r at x + r·stride, m elements
-// each, its sum to out[r]): the same sums, as R independent chains whose
-// latencies overlap (the final fold of the lanes is a chain of L dependent
-// additions per row, most of the time of a short row).
+// lane_sums<T, R> adds R rows this way at once (row r at x + r·stride, m
+// elements each, its sum to out[r]): the same sums, as R independent chains
+// whose latencies overlap (the final fold of the lanes is a chain of L
+// dependent additions per row, most of the time of a short row).
 template <class T, int R> void lane_sums(const T* x, std::int64_t stride, std::int64_t m, T* out) {
   constexpr std::int64_t L = kSumLanes<T>;
   T lane[R][L];
