@@ -214,9 +214,7 @@ struct SumTo {
 struct MaxTo {
   template <class T>
   static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
-    // NaN wins, so a NaN input is not hidden by the maximum.
-    kernels::reduce_to(in[0], shape, out, T(-std::numeric_limits<T>::infinity()),
-                       [](const T& acc, const T& x) { return (x > acc || x != x) && acc == acc ? x : acc; });
+    kernels::max_to(in[0], shape, out);  // NaN wins, so a NaN input is not hidden by the maximum
   }
   // The adjoint goes to the elements equal to the maximum; ties split it equally.
   static Contribs vjp(const VjpContext& c) {

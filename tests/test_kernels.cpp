@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -123,6 +125,50 @@ template <class T> void expect_sum_to_definition() {
 
 TEST(Kernels, SumToAddsRowsInLanesFloat) { expect_sum_to_definition<float>(); }
 TEST(Kernels, SumToAddsRowsInLanesDouble) { expect_sum_to_definition<double>(); }
+
+// max_to against the maximum's fold written out: in row-major order from
+// −inf, x replaces the running value when it is larger or NaN, unless the
+// running value is NaN already. Compared bit for bit: a zero maximum keeps
+// the sign of the first zero, and the first NaN's sign is kept. Rows with
+// many ties (zeros of both signs), with an inf or a NaN at a random place,
+// and ordinary rows; runs shorter than, equal to and longer than the lanes.
+template <class T> bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+template <class T> void expect_max_to_definition() {
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal(0.0, 3.0);
+  const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  const T ties[] = {T(0), T(-0.0), T(-1), T(-0.0)};
+  for (std::int64_t rows : {1, 3, 5, 9})
+    for (std::int64_t cols : {1, 7, 8, 9, 16, 17, 40, 100})
+      for (int kind = 0; kind < 6; ++kind) {
+        const Shape in_shape = Shape::matrix(rows, cols);
+        std::vector<T> x(static_cast<std::size_t>(in_shape.size()));
+        for (T& v : x) v = kind == 1 ? ties[rng() % 4] : T(normal(rng));
+        const std::size_t at = rng() % x.size();
+        if (kind == 2) x[at] = inf;
+        if (kind == 3) x[at] = -inf;
+        if (kind == 4) x[at] = nan, x[rng() % x.size()] = -nan;  // the first one stays
+        if (kind == 5) x[at] = T(-0.0), x[rng() % x.size()] = T(0);  // rows of ordinary values with zeros
+        for (const Shape& target : broadcasting_to(rows, cols)) {
+          std::vector<T> out(static_cast<std::size_t>(target.size())), expected(out.size(), -inf);
+          kernels::max_to<T>({x.data(), in_shape}, target, out.data());
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < cols; ++c) {
+              T& o = expected[static_cast<std::size_t>(kernels::broadcast_index(target, r, c))];
+              const T v = x[r * cols + c];
+              if ((v > o || std::isnan(v)) && !std::isnan(o)) o = v;
+            }
+          EXPECT_TRUE(same_bits(out, expected))
+              << "max of " << to_string(in_shape) << " to " << to_string(target) << ", rows of kind " << kind;
+        }
+      }
+}
+
+TEST(Kernels, MaxToIsTheFoldBitForBitFloat) { expect_max_to_definition<float>(); }
+TEST(Kernels, MaxToIsTheFoldBitForBitDouble) { expect_max_to_definition<double>(); }
 
 // A run no longer than the lanes is added left to right, as reduce_to adds.
 TEST(Kernels, LaneSumOfAShortRunIsTheLeftToRightSum) {
