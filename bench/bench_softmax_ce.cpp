@@ -4,6 +4,10 @@
 //             primitives and its reverse-mode gradient, built once and
 //             evaluated (forward + reverse) by the engine keeping only the
 //             roots, in the same buffers every iteration;
+//   StableComposed  the same with the stable composed graph,
+//             stable_softmax_cross_entropy(z, onehot(labels)): the max-shift
+//             (its max a constant for differentiation), then z − m −
+//             log Σ exp(z − m): one exp per element and one log per row;
 //   Fused     fused::cross_entropy_class over the batch, with the gradient
 //             (the graph's fused op runs fused::cross_entropy, the same row
 //             passes reading a dense target row instead of an index; labels
@@ -75,7 +79,7 @@ template <class T> void BM_Bound(benchmark::State& state) {
   report(state, batch);
 }
 
-template <class T> void BM_Composed(benchmark::State& state) {
+template <class T, bool Stable> void composed(benchmark::State& state) {
   using namespace ddx;
   Batch<T> batch(state.range(0), state.range(1));
   Graph g;
@@ -86,7 +90,8 @@ template <class T> void BM_Composed(benchmark::State& state) {
   const Expr classes{g, g.constant(std::move(class_index), Shape::matrix(1, batch.classes))};
   Expr loss;
   try {
-    loss = cross_entropy(softmax(z), equal(classes, labels));
+    const Expr y = equal(classes, labels);
+    loss = Stable ? stable_softmax_cross_entropy(z, y) : cross_entropy(softmax(z), y);
   } catch (const ShapeError& e) {  // the graph's limit on the elements of one value
     state.SkipWithError(e.what());
     return;
@@ -109,6 +114,9 @@ template <class T> void BM_Composed(benchmark::State& state) {
   state.counters["buffers"] = static_cast<double>(ev.buffer_count());
 }
 
+template <class T> void BM_Composed(benchmark::State& state) { composed<T, false>(state); }
+template <class T> void BM_StableComposed(benchmark::State& state) { composed<T, true>(state); }
+
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"B", "n"});
   for (auto [rows, classes] : {std::pair{1, 10}, {64, 10}, {256, 1000}, {1024, 32000}}) b->Args({rows, classes});
@@ -121,5 +129,7 @@ BENCHMARK_TEMPLATE(BM_Fused, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_Fused, double)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_Composed, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_Composed, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_StableComposed, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_StableComposed, double)->Apply(shapes);
 
 }  // namespace
