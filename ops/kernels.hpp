@@ -183,64 +183,57 @@ template <class T> void sum_to(const TensorView<T>& x, const Shape& target, T* o
 // the first element equal to the largest.
 template <class T> T first_max(const T& acc, const T& x) { return (x > acc || x != x) && acc == acc ? x : acc; }
 
-// first_max folded over x[0..m), m ≥ kSumLanes<T>, in lanes: lane l keeps the
-// largest of the elements l, l + L, … (a plain vector maximum), and adds
-// x − x, which is 0 unless an inf or NaN passed. Equal elements have the same
-// bits unless they are zeros of two signs, so the lanes' largest is the
-// fold's value except when it is 0 or the run holds an inf or NaN: those runs
-// are folded again left to right. (The largest does not depend on how the
-// elements are split into lanes, so at float and double the lanes are one
-// 32-byte vector; GCC 12 leaves the loop over an array of lanes scalar.)
+// first_max folded over x[0..m) of float or double, m ≥ 32 bytes of
+// elements, in the lanes of one 32-byte vector: the plain vector maximum
+// (which lanes the elements fall in cannot change the largest, so the last
+// lanes are read as the last 32 bytes, some elements twice), and a running
+// sum of x − x, 0 unless an inf or NaN passed. Equal elements have the same
+// bits unless they are zeros of two signs, so the largest is the fold's value
+// except when it is 0 or the run holds an inf or NaN: those runs are folded
+// again left to right. (GCC 12 leaves the same loop over an array of lanes
+// scalar.)
+template <class T> inline constexpr bool kVectorMax = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
 template <class T> T lane_max(const T* x, std::int64_t m) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    constexpr std::int64_t L = 32 / sizeof(T);
-    typedef T Lanes __attribute__((vector_size(32)));
-    Lanes top, check, v;
-    std::memcpy(&top, x, sizeof top);
-    check = top - top;
-    std::int64_t k = L;
-    for (; k + L <= m; k += L) {
-      std::memcpy(&v, x + k, sizeof v);
-      top = v > top ? v : top;
-      check += v - v;
-    }
-    std::memcpy(&v, x + m - L, sizeof v);  // the last L (some again: the largest is the same)
+  static_assert(kVectorMax<T>);
+  constexpr std::int64_t L = 32 / sizeof(T);
+  typedef T Lanes __attribute__((vector_size(32)));
+  Lanes top, check;
+  std::memcpy(&top, x, sizeof top);
+  check = top - top;
+  const auto take = [&](const T* at) {
+    Lanes v;
+    std::memcpy(&v, at, sizeof v);
     top = v > top ? v : top;
     check += v - v;
-    T largest = top[0], odd = check[0];
-    for (std::int64_t l = 1; l < L; ++l) largest = top[l] > largest ? top[l] : largest, odd += check[l];
-    if (odd == T(0) && largest != T(0)) return largest;
-  } else {
-    constexpr std::int64_t L = kSumLanes<T>;
-    T lane[L], odd[L];
-    for (std::int64_t l = 0; l < L; ++l) lane[l] = x[l], odd[l] = T(x[l] - x[l]);
-    for (std::int64_t k = L, l = 0; k < m; ++k, l = l + 1 == L ? 0 : l + 1) {
-      const T v = x[k];
-      lane[l] = v > lane[l] ? v : lane[l];
-      odd[l] = T(odd[l] + T(v - v));
-    }
-    T largest = lane[0], check = odd[0];
-    for (std::int64_t l = 1; l < L; ++l) largest = lane[l] > largest ? lane[l] : largest, check = T(check + odd[l]);
-    if (check == T(0) && largest != T(0)) return largest;
-  }
+  };
+  for (std::int64_t k = L; k + L <= m; k += L) take(x + k);
+  take(x + m - L);
+  T largest = top[0], odd = check[0];
+  for (std::int64_t l = 1; l < L; ++l) largest = top[l] > largest ? top[l] : largest, odd += check[l];
+  if (odd == T(0) && largest != T(0)) return largest;
   T acc = x[0];
   for (std::int64_t j = 1; j < m; ++j) acc = first_max(acc, x[j]);
   return acc;
 }
 
 // out (shape `target`) = the maximum (first_max's fold) of x's elements that
-// broadcast onto each output element: a row's (or the whole value's) long
-// runs by lane_max, the rest by reduce_to.
+// broadcast onto each output element: at float and double a row's (or the
+// whole value's) long runs by lane_max, the rest by reduce_to.
 template <class T> void max_to(const TensorView<T>& x, const Shape& target, T* out) {
   const std::int64_t rows = x.shape.rows(), cols = x.shape.cols();
-  const auto fold = [](const T& acc, const T& v) { return first_max(acc, v); };
-  if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols > kSumLanes<T>) {
-    for (std::int64_t r = 0; r < rows; ++r) out[r] = lane_max(x.data + r * cols, cols);
-  } else if (target.size() == 1 && x.shape.size() > kSumLanes<T>) {
-    out[0] = lane_max(x.data, x.shape.size());
-  } else {
-    reduce_to(x, target, out, T(-std::numeric_limits<T>::infinity()), fold);
+  if constexpr (kVectorMax<T>) {
+    if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols > kSumLanes<T>) {
+      for (std::int64_t r = 0; r < rows; ++r) out[r] = lane_max(x.data + r * cols, cols);
+      return;
+    }
+    if (target.size() == 1 && x.shape.size() > kSumLanes<T>) {
+      out[0] = lane_max(x.data, x.shape.size());
+      return;
+    }
   }
+  reduce_to(x, target, out, T(-std::numeric_limits<T>::infinity()),
+            [](const T& acc, const T& v) { return first_max(acc, v); });
 }
 
 // Instantiates Op::forward<T> for every scalar type ddx evaluates at.

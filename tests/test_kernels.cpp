@@ -131,7 +131,9 @@ TEST(Kernels, SumToAddsRowsInLanesDouble) { expect_sum_to_definition<double>(); 
 // running value is NaN already. Compared bit for bit: a zero maximum keeps
 // the sign of the first zero, and the first NaN's sign is kept. Rows with
 // many ties (zeros of both signs), with an inf or a NaN at a random place,
-// and ordinary rows; runs shorter than, equal to and longer than the lanes.
+// and ordinary rows; runs at and below kSumLanes (reduce_to's fold) and
+// above it (the vector lanes, with lengths that are and are not a multiple
+// of the vector's).
 template <class T> bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
