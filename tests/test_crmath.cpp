@@ -122,6 +122,48 @@ TEST(CorrectlyRounded, ExpFloat) { check_exp<float>(40000); }
 TEST(CorrectlyRounded, LogDouble) { check_log<double>(40000); }
 TEST(CorrectlyRounded, LogFloat) { check_log<float>(40000); }
 
+// The array forms take one of three ways by length (one element at a time
+// below 4, a padded copy for a short last chunk, whole chunks where they
+// lie): every length from 0 to 140, each over a window of arguments that
+// holds special values (which the fast path sends on to the 50-digit path)
+// at a different place, gives what the scalar form gives, out of place and
+// in place, and writes nothing past its n elements.
+template <class T> void check_every_length() {
+  std::vector<T> pool = special_arguments<T>();
+  const std::vector<T> ordinary = exp_arguments<T>(150);
+  pool.insert(pool.end(), ordinary.begin(), ordinary.end());
+  constexpr T guard = T(-12345);
+  for (std::int64_t n = 0; n <= 140; ++n) {
+    const std::size_t start = static_cast<std::size_t>(n + 6) % 17;  // where inf, NaN, ... fall
+    const std::vector<T> xs(pool.begin() + static_cast<std::ptrdiff_t>(start),
+                            pool.begin() + static_cast<std::ptrdiff_t>(start + static_cast<std::size_t>(n)));
+    for (bool is_exp : {true, false}) {
+      std::vector<T> out(xs.size() + 1, guard), in_place = xs;
+      if (is_exp) {
+        cr::exp(xs.data(), out.data(), n);
+        cr::exp(in_place.data(), in_place.data(), n);
+      } else {
+        cr::log(xs.data(), out.data(), n);
+        cr::log(in_place.data(), in_place.data(), n);
+      }
+      const char* what = is_exp ? "exp" : "log";
+      EXPECT_EQ(out.back(), guard) << what << " wrote past " << n << " elements";
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T x = xs[static_cast<std::size_t>(i)], one = is_exp ? cr::exp(x) : cr::log(x);
+        EXPECT_TRUE(same(out[static_cast<std::size_t>(i)], one) && same(in_place[static_cast<std::size_t>(i)], one))
+            << what << " over " << n << " elements, at " << i << " (" << std::hexfloat << x << "): "
+            << out[static_cast<std::size_t>(i)] << " (in place " << in_place[static_cast<std::size_t>(i)]
+            << "), one element " << one;
+      }
+    }
+  }
+}
+
+TEST(CorrectlyRounded, ArraysOfEveryLengthGiveWhatOneElementGives) {
+  check_every_length<float>();
+  check_every_length<double>();
+}
+
 TEST(CorrectlyRounded, SpecialValues) {
   constexpr double inf = std::numeric_limits<double>::infinity();
   EXPECT_EQ(cr::exp(0.0), 1.0);

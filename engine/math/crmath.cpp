@@ -398,33 +398,56 @@ template <class T, class Fast, class Slow> [[gnu::always_inline]] inline T check
   return failed ? slow(x) : y;
 }
 
+// values[i] = fast(x[i]) for i < n (a multiple of 16); whether any test failed.
+template <class T, class Fast>
+[[gnu::always_inline]] inline Flag<T> fast_pass(const T* x, std::int64_t n, T* values, Fast fast) {
+  Flag<T> any = 0;
+  for (std::int64_t i = 0; i < n; ++i) {  // ddx:vectorized
+    Flag<T> failed;
+    values[i] = fast(x[i], failed);
+    any |= failed;
+  }
+  return any;
+}
+
 // The fast path over 64 elements at a time, then, only in a chunk where some
 // element failed its test, each element again: its fast value if that passed,
-// the slow path's otherwise. The chunk's arguments and results live in local
-// arrays: out may alias x, and the vectorizer can see that the stores do not
-// touch the tables the fast path reads. The fast path must be inlined into
-// the loop for it to vectorize: the array functions below are flattened (the
-// slow path is noinline).
+// the slow path's otherwise. The results of a chunk go to a local array
+// first: out may be x itself, and the vectorizer can see that the stores do
+// not touch the tables the fast path reads. The fast path must be inlined
+// into the loop for it to vectorize: the array functions below are flattened
+// (the slow path is noinline).
+// - A whole chunk is read where it is, in a loop of a fixed 64 elements
+//   (13% faster than a loop of a variable count over a copy, at float).
+// - A short last chunk is copied and padded with ones (in the fast path's
+//   range of both functions) to a multiple of 16, so that the loop runs whole
+//   vectors and no element takes a scalar remainder.
+// - Fewer than kScalar elements take the scalar path one by one: one pass of
+//   the vector loop costs its whole latency, 45–55 ns for a single element
+//   (10 ns one by one).
 template <class T, class Fast, class Slow>
 [[gnu::always_inline]] inline void map_checked(const T* x, T* out, std::int64_t n, Fast fast, Slow slow) {
-  constexpr std::int64_t kChunk = 64;
+  constexpr std::int64_t kChunk = 64, kScalar = 4;
+  if (n < kScalar) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = checked(x[i], fast, slow);
+    return;
+  }
   alignas(64) T args[kChunk], values[kChunk];
   for (std::int64_t base = 0; base < n; base += kChunk) {
     const std::int64_t m = std::min(kChunk, n - base);
-    // A short last chunk is padded with ones (in the fast path's range of
-    // both functions) to a multiple of 16, so that the loop runs whole
-    // vectors and no element takes a scalar remainder.
-    const std::int64_t padded = (m + 15) & ~std::int64_t{15};
-    std::copy(x + base, x + base + m, args);
-    std::fill(args + m, args + padded, T(1));
-    Flag<T> any = 0;
-    for (std::int64_t i = 0; i < padded; ++i) {  // ddx:vectorized
-      Flag<T> failed;
-      values[i] = fast(args[i], failed);
-      any |= failed;
+    const T* chunk = x + base;
+    Flag<T> any;
+    if (m == kChunk) {
+      any = fast_pass(chunk, kChunk, values, fast);
+    } else {
+      const std::int64_t padded = (m + 15) & ~std::int64_t{15};
+      std::copy(chunk, chunk + m, args);
+      std::fill(args + m, args + padded, T(1));
+      chunk = args;
+      any = fast_pass(chunk, padded, values, fast);
     }
     if (any)
-      for (std::int64_t i = 0; i < m; ++i) values[i] = checked(args[i], fast, slow);
+      for (std::int64_t i = 0; i < m; ++i) values[i] = checked(chunk[i], fast, slow);
     std::copy(values, values + m, out + base);
   }
 }
