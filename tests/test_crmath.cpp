@@ -7,6 +7,7 @@
 // both the fast path's error bound and the 50-digit path are exercised.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <boost/multiprecision/cpp_bin_float.hpp>
 #include <cmath>
@@ -100,21 +101,25 @@ template <class T> std::vector<T> special_arguments() {
           std::nextafter(T(1), T(0)), std::nextafter(T(1), T(2))};
 }
 
+// The scalar and array forms of each function, as the checks take them.
+struct Exp {
+  static constexpr const char* name = "exp";
+  template <class T> static T one(T x) { return cr::exp(x); }
+  template <class T> static void array(const T* x, T* out, std::int64_t n) { cr::exp(x, out, n); }
+};
+struct Log {
+  static constexpr const char* name = "log";
+  template <class T> static T one(T x) { return cr::log(x); }
+  template <class T> static void array(const T* x, T* out, std::int64_t n) { cr::log(x, out, n); }
+};
+
 // Both kinds of sample, for the scalar and array forms.
-template <class T> void check_exp(std::size_t count) {
-  auto xs = exp_arguments<T>(count);
+template <class F, class T> void check(std::vector<T> xs, T (*truth)(T)) {
   for (T s : special_arguments<T>()) xs.push_back(s);
-  expect_correctly_rounded<T>(
-      xs, [](T x) { return cr::exp(x); }, [](const T* x, T* o, std::int64_t n) { cr::exp(x, o, n); }, true_exp<T>,
-      "exp");
+  expect_correctly_rounded<T>(xs, F::template one<T>, F::template array<T>, truth, F::name);
 }
-template <class T> void check_log(std::size_t count) {
-  auto xs = log_arguments<T>(count);
-  for (T s : special_arguments<T>()) xs.push_back(s);
-  expect_correctly_rounded<T>(
-      xs, [](T x) { return cr::log(x); }, [](const T* x, T* o, std::int64_t n) { cr::log(x, o, n); }, true_log<T>,
-      "log");
-}
+template <class T> void check_exp(std::size_t count) { check<Exp>(exp_arguments<T>(count), true_exp<T>); }
+template <class T> void check_log(std::size_t count) { check<Log>(log_arguments<T>(count), true_log<T>); }
 
 // 40 000 samples each: a few seconds at 120 digits.
 TEST(CorrectlyRounded, ExpDouble) { check_exp<double>(40000); }
@@ -125,43 +130,39 @@ TEST(CorrectlyRounded, LogFloat) { check_log<float>(40000); }
 // The array forms take one of three ways by length (one element at a time
 // below 4, a padded copy for a short last chunk, whole chunks where they
 // lie): every length from 0 to 140, each over a window of arguments that
-// holds special values (which the fast path sends on to the 50-digit path)
-// at a different place, gives what the scalar form gives, out of place and
-// in place, and writes nothing past its n elements.
-template <class T> void check_every_length() {
+// starts at a different one of the special values (from inf on, so that even
+// the shortest windows hold arguments the fast path sends on to the 50-digit
+// path), gives what the scalar form gives, out of place and in place, and
+// writes nothing past its n elements.
+template <class F, class T> void check_every_length() {
   std::vector<T> pool = special_arguments<T>();
+  const std::size_t specials = pool.size();
+  const auto inf_at = static_cast<std::size_t>(
+      std::find(pool.begin(), pool.end(), std::numeric_limits<T>::infinity()) - pool.begin());
   const std::vector<T> ordinary = exp_arguments<T>(150);
   pool.insert(pool.end(), ordinary.begin(), ordinary.end());
   constexpr T guard = T(-12345);
-  for (std::int64_t n = 0; n <= 140; ++n) {
-    const std::size_t start = static_cast<std::size_t>(n + 6) % 17;  // where inf, NaN, ... fall
-    const std::vector<T> xs(pool.begin() + static_cast<std::ptrdiff_t>(start),
-                            pool.begin() + static_cast<std::ptrdiff_t>(start + static_cast<std::size_t>(n)));
-    for (bool is_exp : {true, false}) {
-      std::vector<T> out(xs.size() + 1, guard), in_place = xs;
-      if (is_exp) {
-        cr::exp(xs.data(), out.data(), n);
-        cr::exp(in_place.data(), in_place.data(), n);
-      } else {
-        cr::log(xs.data(), out.data(), n);
-        cr::log(in_place.data(), in_place.data(), n);
-      }
-      const char* what = is_exp ? "exp" : "log";
-      EXPECT_EQ(out.back(), guard) << what << " wrote past " << n << " elements";
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T x = xs[static_cast<std::size_t>(i)], one = is_exp ? cr::exp(x) : cr::log(x);
-        EXPECT_TRUE(same(out[static_cast<std::size_t>(i)], one) && same(in_place[static_cast<std::size_t>(i)], one))
-            << what << " over " << n << " elements, at " << i << " (" << std::hexfloat << x << "): "
-            << out[static_cast<std::size_t>(i)] << " (in place " << in_place[static_cast<std::size_t>(i)]
-            << "), one element " << one;
-      }
+  for (std::size_t n = 0; n <= 140; ++n) {
+    const auto first = pool.begin() + static_cast<std::ptrdiff_t>((inf_at + n) % specials);
+    const std::vector<T> xs(first, first + static_cast<std::ptrdiff_t>(n));
+    std::vector<T> out(n + 1, guard), in_place = xs;
+    F::array(xs.data(), out.data(), static_cast<std::int64_t>(n));
+    F::array(in_place.data(), in_place.data(), static_cast<std::int64_t>(n));
+    EXPECT_EQ(out.back(), guard) << F::name << " wrote past " << n << " elements";
+    for (std::size_t i = 0; i < n; ++i) {
+      const T one = F::one(xs[i]);
+      EXPECT_TRUE(same(out[i], one) && same(in_place[i], one))
+          << F::name << " over " << n << " elements, at " << i << " (" << std::hexfloat << xs[i] << "): " << out[i]
+          << " (in place " << in_place[i] << "), one element " << one;
     }
   }
 }
 
 TEST(CorrectlyRounded, ArraysOfEveryLengthGiveWhatOneElementGives) {
-  check_every_length<float>();
-  check_every_length<double>();
+  check_every_length<Exp, float>();
+  check_every_length<Log, float>();
+  check_every_length<Exp, double>();
+  check_every_length<Log, double>();
 }
 
 TEST(CorrectlyRounded, SpecialValues) {
