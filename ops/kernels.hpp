@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "engine/op.hpp"
 
@@ -30,9 +31,69 @@ template <class T> const T* broadcast_row(const TensorView<T>& x, std::int64_t r
   return x.data + (x.shape.rows() == 1 ? 0 : r) * x.shape.cols();
 }
 
+// The types the vector paths below take (GCC/Clang vector extensions).
+template <class T> inline constexpr bool kVectorType = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+// Short rows: at float and double, rows of 2 to 2·64 bytes − 1 of elements
+// (2–31 floats, 2–15 doubles). A loop over a row that short costs its loop
+// control and scalar tail, not its arithmetic, so a row is written as two
+// vectors of W lanes, W the largest power of two ≤ cols (at most 64 bytes):
+// the row's first W elements and its last W, which overlap the first when
+// cols < 2·W (an element in both is written twice with the same value).
+template <class T> bool is_short_row(std::int64_t cols) {
+  if constexpr (kVectorType<T>) return cols >= 2 && cols < 2 * static_cast<std::int64_t>(64 / sizeof(T));
+  return false;
+}
+
+// f(W) with W the short-row lane count for cols (is_short_row(cols)).
+template <class T, class F> void with_short_row_width(std::int64_t cols, F f) {
+  if constexpr (kVectorType<T>) {
+    if (cols < 4) return f(std::integral_constant<int, 2>{});
+    if (cols < 8) return f(std::integral_constant<int, 4>{});
+    if (cols < 16 || sizeof(T) == 8) return f(std::integral_constant<int, 8>{});
+    return f(std::integral_constant<int, 16>{});
+  }
+}
+
+// Rows first to first + m of x broadcast to cols columns, written to out
+// (m·cols elements): each row a copy of x's row r (or row 0), or its one
+// value spread, as two vectors of W lanes.
+template <int W, class T, std::size_t... L>
+[[gnu::always_inline]] inline void broadcast_short_rows(const TensorView<T>& x, std::int64_t first, std::int64_t m,
+                                                        std::int64_t cols, T* out, std::index_sequence<L...>) {
+  typedef T Lanes __attribute__((vector_size(W * sizeof(T))));
+  const T* xr = broadcast_row(x, first);
+  const std::int64_t step = x.shape.rows() == 1 ? 0 : x.shape.cols();
+  if (x.shape.cols() == cols) {
+    for (std::int64_t i = 0; i < m; ++i, xr += step) {
+      Lanes head, tail;
+      std::memcpy(&head, xr, sizeof head);
+      std::memcpy(&tail, xr + cols - W, sizeof tail);
+      std::memcpy(out + i * cols, &head, sizeof head);
+      std::memcpy(out + i * cols + cols - W, &tail, sizeof tail);
+    }
+  } else {
+    for (std::int64_t i = 0; i < m; ++i, xr += step) {
+      const Lanes spread = {((void)L, xr[0])...};  // a copy, not arithmetic: −0 and NaN stay as they are
+      std::memcpy(out + i * cols, &spread, sizeof spread);
+      std::memcpy(out + i * cols + cols - W, &spread, sizeof spread);
+    }
+  }
+}
+template <int W, class T>
+void broadcast_short_rows(const TensorView<T>& x, std::int64_t first, std::int64_t m, std::int64_t cols, T* out) {
+  broadcast_short_rows<W>(x, first, m, cols, out, std::make_index_sequence<W>{});
+}
+
+// Elements per block of short rows in map_binary.
+inline constexpr std::int64_t kShortRowBlock = 1024;
+
 // Row by row, each operand either a full row or one value spread over it, so
-// the inner loops are plain (and vectorize). Every element is f of the same
-// two elements as broadcast_index would pick.
+// the inner loops are plain (and vectorize). Short rows of several rows go a
+// block of rows at a time: an operand that is not the whole output is first
+// broadcast to the block, then f runs over the block in one flat loop (a
+// single row keeps its one loop, as short as the broadcast would be). Every
+// element is f of the same two elements as broadcast_index would pick.
 template <class T, class F>
 void map_binary(const TensorView<T>& a, const TensorView<T>& b, const Shape& out_shape, T* out, F f) {
   if (a.shape == out_shape && b.shape == out_shape) {
@@ -41,6 +102,26 @@ void map_binary(const TensorView<T>& a, const TensorView<T>& b, const Shape& out
     return;
   }
   const std::int64_t rows = out_shape.rows(), cols = out_shape.cols();
+  if (rows > 1 && is_short_row<T>(cols)) {
+    with_short_row_width<T>(cols, [&](auto width) {
+      constexpr int W = decltype(width)::value;
+      T a_block[kShortRowBlock], b_block[kShortRowBlock];
+      const std::int64_t per_block = kShortRowBlock / cols;
+      for (std::int64_t r0 = 0; r0 < rows; r0 += per_block) {
+        const std::int64_t m = rows - r0 < per_block ? rows - r0 : per_block;
+        const auto block_of = [&](const TensorView<T>& x, T* scratch) -> const T* {
+          if (x.shape == out_shape) return x.data + r0 * cols;
+          broadcast_short_rows<W>(x, r0, m, cols, scratch);
+          return scratch;
+        };
+        const T* ab = block_of(a, a_block);
+        const T* bb = block_of(b, b_block);
+        T* o = out + r0 * cols;
+        for (std::int64_t k = 0; k < m * cols; ++k) o[k] = f(ab[k], bb[k]);
+      }
+    });
+    return;
+  }
   const bool a_full = a.shape.cols() == cols, b_full = b.shape.cols() == cols;
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* ar = broadcast_row(a, r);
@@ -65,6 +146,11 @@ void map_binary(const TensorView<T>& a, const TensorView<T>& b, const Shape& out
 // its one value spread.
 template <class T> void broadcast_rows(const TensorView<T>& x, const Shape& s, T* out) {
   const std::int64_t rows = s.rows(), cols = s.cols();
+  if (rows > 1 && is_short_row<T>(cols)) {
+    with_short_row_width<T>(cols,
+                            [&](auto width) { broadcast_short_rows<decltype(width)::value>(x, 0, rows, cols, out); });
+    return;
+  }
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* xr = broadcast_row(x, r);
     T* o = out + r * cols;
@@ -192,10 +278,8 @@ template <class T> T first_max(const T& acc, const T& x) { return (x > acc || x 
 // except when it is 0 or the run holds an inf or NaN: those runs are folded
 // again left to right. (GCC 12 leaves the same loop over an array of lanes
 // scalar.)
-template <class T> inline constexpr bool kVectorMax = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
 template <class T> T lane_max(const T* x, std::int64_t m) {
-  static_assert(kVectorMax<T>);
+  static_assert(kVectorType<T>);
   constexpr std::int64_t L = 32 / sizeof(T);
   typedef T Lanes __attribute__((vector_size(32)));
   Lanes top, check;
@@ -219,15 +303,18 @@ template <class T> T lane_max(const T* x, std::int64_t m) {
 
 // out (shape `target`) = the maximum (first_max's fold) of x's elements that
 // broadcast onto each output element: at float and double a row's (or the
-// whole value's) long runs by lane_max, the rest by reduce_to.
+// whole value's) runs of at least 32 bytes by lane_max (rows of 10 floats
+// too: a row of elements folded one by one is a chain of dependent
+// compares), the rest by reduce_to.
 template <class T> void max_to(const TensorView<T>& x, const Shape& target, T* out) {
   const std::int64_t rows = x.shape.rows(), cols = x.shape.cols();
-  if constexpr (kVectorMax<T>) {
-    if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols > kSumLanes<T>) {
+  if constexpr (kVectorType<T>) {
+    constexpr std::int64_t vector = 32 / sizeof(T);  // lane_max's shortest run
+    if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols >= vector) {
       for (std::int64_t r = 0; r < rows; ++r) out[r] = lane_max(x.data + r * cols, cols);
       return;
     }
-    if (target.size() == 1 && x.shape.size() > kSumLanes<T>) {
+    if (target.size() == 1 && x.shape.size() >= vector) {
       out[0] = lane_max(x.data, x.shape.size());
       return;
     }

@@ -1,7 +1,8 @@
 // The loop helpers of ops/kernels.hpp against the element-by-element
 // definition (broadcast_index for every output element): every broadcast of
 // two operands, every reduction target, every broadcast to a shape, at shapes
-// with 1, 3, 4 and 7 rows (the per-row reduction runs four rows at a time).
+// with 1, 3, 4 and 7 rows (the per-row reduction runs four rows at a time),
+// and for the elementwise helpers rows of every short-row width.
 // Exact equality: the helpers promise the same operations, on the same
 // elements, in the same order.
 #include <gtest/gtest.h>
@@ -32,24 +33,83 @@ std::vector<Shape> broadcasting_to(std::int64_t rows, std::int64_t cols) {
 
 const std::vector<std::pair<std::int64_t, std::int64_t>> kShapes = {{1, 1}, {1, 5}, {3, 1}, {3, 5}, {4, 6}, {7, 9}};
 
-TEST(Kernels, MapBinaryIsTheElementwiseDefinition) {
-  std::mt19937_64 rng(3);
-  const auto f = [](double a, double b) { return a / b + std::sqrt(std::fabs(a)); };  // not symmetric
-  for (auto [rows, cols] : kShapes) {
-    const Shape out_shape = Shape::matrix(rows, cols);
-    for (const Shape& sa : broadcasting_to(rows, cols))
-      for (const Shape& sb : broadcasting_to(rows, cols)) {
-        const auto a = random_values(sa.size(), rng), b = random_values(sb.size(), rng);
-        std::vector<double> out(static_cast<std::size_t>(out_shape.size()));
-        kernels::map_binary<double>({a.data(), sa}, {b.data(), sb}, out_shape, out.data(), f);
-        for (std::int64_t r = 0; r < rows; ++r)
-          for (std::int64_t c = 0; c < cols; ++c)
-            ASSERT_EQ(out[r * cols + c],
-                      f(a[kernels::broadcast_index(sa, r, c)], b[kernels::broadcast_index(sb, r, c)]))
-                << to_string(sa) << " with " << to_string(sb) << " at (" << r << ", " << c << ")";
-      }
-  }
+template <class T> bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
+
+// The same bits, or NaN both: arithmetic on a NaN gives a NaN whose sign
+// depends on the order of a commutative operation's operands, which the
+// compiler may swap.
+template <class T> bool same_values(const std::vector<T>& a, const std::vector<T>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (std::memcmp(&a[k], &b[k], sizeof(T)) != 0 && !(std::isnan(a[k]) && std::isnan(b[k]))) return false;
+  return true;
+}
+
+// Values for the elementwise helpers: random, with −0 and NaN here and there
+// (a broadcast copies them bit for bit).
+template <class T> std::vector<T> values_with_specials(std::int64_t n, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> value(-10.0, 10.0);
+  std::vector<T> v(static_cast<std::size_t>(n));
+  for (T& x : v) x = T(value(rng));
+  for (std::size_t k = 5; k < v.size(); k += 13) v[k] = T(-0.0);
+  for (std::size_t k = 11; k < v.size(); k += 37) v[k] = -std::numeric_limits<T>::quiet_NaN();
+  return v;
+}
+
+// The shapes of the elementwise helpers' tests: 1 to 600 rows, and every
+// kind of row of short_rows at float and double (2–31 and 2–15 columns: each
+// lane width, columns that are and are not a power of two, blocks of rows
+// that end inside the value), and longer rows.
+const std::int64_t kRows[] = {1, 3, 4, 7, 103, 600};
+const std::int64_t kCols[] = {1, 2, 3, 5, 8, 9, 15, 16, 17, 31, 32, 40};
+
+template <class T> void expect_map_binary_definition() {
+  std::mt19937_64 rng(3);
+  const auto f = [](T a, T b) { return T(a / b + std::sqrt(std::fabs(a))); };  // not symmetric
+  for (std::int64_t rows : kRows)
+    for (std::int64_t cols : kCols) {
+      const Shape out_shape = Shape::matrix(rows, cols);
+      for (const Shape& sa : broadcasting_to(rows, cols))
+        for (const Shape& sb : broadcasting_to(rows, cols)) {
+          const auto a = values_with_specials<T>(sa.size(), rng), b = values_with_specials<T>(sb.size(), rng);
+          std::vector<T> out(static_cast<std::size_t>(out_shape.size())), expected(out.size());
+          kernels::map_binary<T>({a.data(), sa}, {b.data(), sb}, out_shape, out.data(), f);
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < cols; ++c)
+              expected[r * cols + c] = f(a[kernels::broadcast_index(sa, r, c)], b[kernels::broadcast_index(sb, r, c)]);
+          ASSERT_TRUE(same_values(out, expected)) << to_string(sa) << " with " << to_string(sb);
+          if (sa == out_shape) {  // in place: the output is the first operand
+            std::vector<T> in_place = a;
+            kernels::map_binary<T>({in_place.data(), sa}, {b.data(), sb}, out_shape, in_place.data(), f);
+            ASSERT_TRUE(same_values(in_place, expected)) << "in place, " << to_string(sa) << " with " << to_string(sb);
+          }
+        }
+    }
+}
+
+TEST(Kernels, MapBinaryIsTheElementwiseDefinitionFloat) { expect_map_binary_definition<float>(); }
+TEST(Kernels, MapBinaryIsTheElementwiseDefinitionDouble) { expect_map_binary_definition<double>(); }
+
+template <class T> void expect_broadcast_rows_definition() {
+  std::mt19937_64 rng(5);
+  for (std::int64_t rows : kRows)
+    for (std::int64_t cols : kCols) {
+      const Shape out_shape = Shape::matrix(rows, cols);
+      for (const Shape& s : broadcasting_to(rows, cols)) {
+        const auto x = values_with_specials<T>(s.size(), rng);
+        std::vector<T> out(static_cast<std::size_t>(out_shape.size())), expected(out.size());
+        kernels::broadcast_rows<T>({x.data(), s}, out_shape, out.data());
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (std::int64_t c = 0; c < cols; ++c) expected[r * cols + c] = x[kernels::broadcast_index(s, r, c)];
+        ASSERT_TRUE(same_bits(out, expected)) << to_string(s) << " to " << to_string(out_shape);
+      }
+    }
+}
+
+TEST(Kernels, BroadcastRowsCopiesTheElementBroadcastIndexPicksFloat) { expect_broadcast_rows_definition<float>(); }
+TEST(Kernels, BroadcastRowsCopiesTheElementBroadcastIndexPicksDouble) { expect_broadcast_rows_definition<double>(); }
 
 TEST(Kernels, ReduceToFoldsInRowMajorOrder) {
   std::mt19937_64 rng(4);
@@ -131,20 +191,16 @@ TEST(Kernels, SumToAddsRowsInLanesDouble) { expect_sum_to_definition<double>(); 
 // running value is NaN already. Compared bit for bit: a zero maximum keeps
 // the sign of the first zero, and the first NaN's sign is kept. Rows with
 // many ties (zeros of both signs), with an inf or a NaN at a random place,
-// and ordinary rows; runs at and below kSumLanes (reduce_to's fold) and
-// above it (the vector lanes, with lengths that are and are not a multiple
-// of the vector's).
-template <class T> bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
+// and ordinary rows; runs shorter than a 32-byte vector (reduce_to's fold)
+// and as long or longer (the vector lanes, with lengths that are and are not
+// a multiple of the vector's).
 template <class T> void expect_max_to_definition() {
   std::mt19937_64 rng(9);
   std::normal_distribution<double> normal(0.0, 3.0);
   const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
   const T ties[] = {T(0), T(-0.0), T(-1), T(-0.0)};
   for (std::int64_t rows : {1, 3, 5, 9})
-    for (std::int64_t cols : {1, 7, 8, 9, 16, 17, 40, 100})
+    for (std::int64_t cols : {1, 3, 4, 7, 8, 9, 16, 17, 40, 100})
       for (int kind = 0; kind < 6; ++kind) {
         const Shape in_shape = Shape::matrix(rows, cols);
         std::vector<T> x(static_cast<std::size_t>(in_shape.size()));
@@ -180,21 +236,6 @@ TEST(Kernels, LaneSumOfAShortRunIsTheLeftToRightSum) {
   for (std::int64_t m = 0; m <= kernels::kSumLanes<double>; ++m) {
     EXPECT_EQ(kernels::lane_sum(x.data(), m), sequential) << m;
     if (m < kernels::kSumLanes<double>) sequential += x[m];
-  }
-}
-
-TEST(Kernels, BroadcastRowsCopiesTheElementBroadcastIndexPicks) {
-  std::mt19937_64 rng(5);
-  for (auto [rows, cols] : kShapes) {
-    const Shape out_shape = Shape::matrix(rows, cols);
-    for (const Shape& s : broadcasting_to(rows, cols)) {
-      const auto x = random_values(s.size(), rng);
-      std::vector<double> out(static_cast<std::size_t>(out_shape.size()));
-      kernels::broadcast_rows<double>({x.data(), s}, out_shape, out.data());
-      for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c)
-          ASSERT_EQ(out[r * cols + c], x[kernels::broadcast_index(s, r, c)]) << to_string(s);
-    }
   }
 }
 
