@@ -40,18 +40,20 @@ template <class T> inline constexpr bool kVectorType = std::is_same_v<T, float> 
 // vectors of W lanes, W the largest power of two ≤ cols (at most 64 bytes):
 // the row's first W elements and its last W, which overlap the first when
 // cols < 2·W (an element in both is written twice with the same value).
+template <class T> inline constexpr int kShortRowWidest = static_cast<int>(64 / sizeof(T));
+
 template <class T> bool is_short_row(std::int64_t cols) {
-  if constexpr (kVectorType<T>) return cols >= 2 && cols < 2 * static_cast<std::int64_t>(64 / sizeof(T));
+  if constexpr (kVectorType<T>) return cols >= 2 && cols < 2 * kShortRowWidest<T>;
   return false;
 }
 
-// f(W) with W the short-row lane count for cols (is_short_row(cols)).
-template <class T, class F> void with_short_row_width(std::int64_t cols, F f) {
+// f(W) with W the short-row lane count for cols (is_short_row(cols)): the
+// first power of two from 2 whose double exceeds cols, or the widest.
+template <class T, int W = 2, class F> void with_short_row_width(std::int64_t cols, F f) {
   if constexpr (kVectorType<T>) {
-    if (cols < 4) return f(std::integral_constant<int, 2>{});
-    if (cols < 8) return f(std::integral_constant<int, 4>{});
-    if (cols < 16 || sizeof(T) == 8) return f(std::integral_constant<int, 8>{});
-    return f(std::integral_constant<int, 16>{});
+    if constexpr (W < kShortRowWidest<T>)
+      if (cols >= 2 * W) return with_short_row_width<T, 2 * W>(cols, f);
+    f(std::integral_constant<int, W>{});
   }
 }
 
@@ -278,9 +280,11 @@ template <class T> T first_max(const T& acc, const T& x) { return (x > acc || x 
 // except when it is 0 or the run holds an inf or NaN: those runs are folded
 // again left to right. (GCC 12 leaves the same loop over an array of lanes
 // scalar.)
+template <class T> inline constexpr std::int64_t kLaneMaxRun = 32 / sizeof(T);  // lane_max's shortest run
+
 template <class T> T lane_max(const T* x, std::int64_t m) {
   static_assert(kVectorType<T>);
-  constexpr std::int64_t L = 32 / sizeof(T);
+  constexpr std::int64_t L = kLaneMaxRun<T>;
   typedef T Lanes __attribute__((vector_size(32)));
   Lanes top, check;
   std::memcpy(&top, x, sizeof top);
@@ -309,12 +313,11 @@ template <class T> T lane_max(const T* x, std::int64_t m) {
 template <class T> void max_to(const TensorView<T>& x, const Shape& target, T* out) {
   const std::int64_t rows = x.shape.rows(), cols = x.shape.cols();
   if constexpr (kVectorType<T>) {
-    constexpr std::int64_t vector = 32 / sizeof(T);  // lane_max's shortest run
-    if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols >= vector) {
+    if (target.cols() == 1 && target.rows() == rows && rows > 1 && cols >= kLaneMaxRun<T>) {
       for (std::int64_t r = 0; r < rows; ++r) out[r] = lane_max(x.data + r * cols, cols);
       return;
     }
-    if (target.size() == 1 && x.shape.size() >= vector) {
+    if (target.size() == 1 && x.shape.size() >= kLaneMaxRun<T>) {
       out[0] = lane_max(x.data, x.shape.size());
       return;
     }

@@ -58,8 +58,8 @@ template <class T> std::vector<T> values_with_specials(std::int64_t n, std::mt19
   return v;
 }
 
-// The shapes of the elementwise helpers' tests: 1 to 600 rows, and every
-// kind of row of short_rows at float and double (2–31 and 2–15 columns: each
+// The shapes of the elementwise helpers' tests: 1 to 600 rows, the short
+// rows of ops/kernels.hpp at float and double (2–31 and 2–15 columns: each
 // lane width, columns that are and are not a power of two, blocks of rows
 // that end inside the value), and longer rows.
 const std::int64_t kRows[] = {1, 3, 4, 7, 103, 600};
