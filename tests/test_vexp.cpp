@@ -7,8 +7,10 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "engine/scalar.hpp"
@@ -78,6 +80,52 @@ TEST(VectorExp, DoubleWithinOneUlp) {
   }
   EXPECT_LE(worst, 1.0) << "at x = " << worst_at;
 }
+
+// The vector forms give each lane the scalar exp's value, and
+// exp_nonpositive gives exp's value for every x ≤ 0 and NaN, bit for bit:
+// the fused kernels mix them (whole vectors, then a row's last elements).
+// Inputs: every 4099th bit pattern of T's width with the low bits varied
+// (both signs, subnormals, infinities, NaNs), uniform values over the range
+// where exp is neither 0 nor inf, and the clamps' edges.
+template <class T> void expect_lanes_as_scalar() {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  typedef T Lanes __attribute__((vector_size(64)));
+  constexpr int L = 64 / sizeof(T);
+  std::vector<T> xs = {T(0), -T(0), T(-105), T(-104), T(-746), T(-745), T(89), T(710), -INFINITY, INFINITY,
+                       std::numeric_limits<T>::quiet_NaN(), -std::numeric_limits<T>::quiet_NaN(),
+                       std::numeric_limits<T>::denorm_min(), -std::numeric_limits<T>::denorm_min()};
+  std::mt19937_64 rng(20261125);
+  const T top = std::is_same_v<T, float> ? T(89) : T(710), bottom = std::is_same_v<T, float> ? T(-105) : T(-746);
+  std::uniform_real_distribution<T> range(bottom, top);
+  for (int i = 0; i < 200'000; ++i) {
+    xs.push_back(range(rng));
+    const Bits stride = std::numeric_limits<Bits>::max() / 4099 * static_cast<Bits>(i % 4099);
+    xs.push_back(std::bit_cast<T>(static_cast<Bits>(stride + static_cast<Bits>(rng() % 4096))));
+  }
+  while (xs.size() % L) xs.push_back(T(1));
+  int wrong = 0;
+  for (std::size_t k = 0; k < xs.size() && wrong < 5; k += L) {
+    Lanes v, w;
+    std::memcpy(&v, xs.data() + k, sizeof v);
+    w = v;
+    vexp::exp_lanes(v);
+    vexp::exp_nonpositive_lanes(w);
+    for (int l = 0; l < L; ++l) {
+      const T x = xs[k + l], e = vexp::exp(x);
+      const T lane = v[l], nonpositive_lane = w[l];
+      if (std::bit_cast<Bits>(lane) != std::bit_cast<Bits>(e))
+        ++wrong, ADD_FAILURE() << "exp_lanes at x = " << x << ": " << lane << ", exp: " << e;
+      if (x > 0) continue;
+      if (std::bit_cast<Bits>(vexp::exp_nonpositive(x)) != std::bit_cast<Bits>(e))
+        ++wrong, ADD_FAILURE() << "exp_nonpositive at x = " << x << ": " << vexp::exp_nonpositive(x) << ", exp: " << e;
+      if (std::bit_cast<Bits>(nonpositive_lane) != std::bit_cast<Bits>(e))
+        ++wrong, ADD_FAILURE() << "exp_nonpositive_lanes at x = " << x << ": " << nonpositive_lane << ", exp: " << e;
+    }
+  }
+}
+
+TEST(VectorExp, LanesAndNonPositiveGiveTheScalarValueFloat) { expect_lanes_as_scalar<float>(); }
+TEST(VectorExp, LanesAndNonPositiveGiveTheScalarValueDouble) { expect_lanes_as_scalar<double>(); }
 
 // The fused row kernels at float and double on logits [a, 0, 0], target 0:
 // loss and every gradient component within 2 ulps (the kernels' target) of
