@@ -89,71 +89,57 @@ template <class V>
 // cannot overflow, so the clamp has no upper side.
 enum class Range { All, NonPositive };
 
-template <Range R, class V>
-  requires std::same_as<ScalarOf<V>, double>
-[[gnu::always_inline]] inline V exp_lanes(V x) {
-  using Bits = typename Lanes<V>::Bits;
-  constexpr double log2e = std::numbers::log2e;
-  constexpr double ln2_hi = Ln2<double>::hi, ln2_lo = Ln2<double>::lo;
-  const V shifter = splat<V>(0x1.8p52);
-  // exp(x) rounds to 0 below −745.14 and overflows above 709.79. Two
-  // selects one after the other: written as one nested select, the scalar
-  // form's vectorized loops were 15% slower (the split paths above).
-  const V low = splat<V>(-746.0), high = splat<V>(710.0);
-  V xc = x < low ? low : x;
-  if constexpr (R == Range::All) xc = x > high ? high : xc;
-  const V t = xc * log2e + shifter;
-  const V nd = t - shifter;
-  const Bits n = std::bit_cast<Bits>(t) - std::bit_cast<Bits>(shifter);
-  const V r = (xc - nd * ln2_hi) - nd * ln2_lo;
-  V p = splat<V>(1.0 / 6227020800.0);                 // 1/13!
-  p = mul_add(p, r, splat<V>(1.0 / 479001600.0));     // 1/12!
-  p = mul_add(p, r, splat<V>(1.0 / 39916800.0));      // 1/11!
-  p = mul_add(p, r, splat<V>(1.0 / 3628800.0));       // 1/10!
-  p = mul_add(p, r, splat<V>(1.0 / 362880.0));        // 1/9!
-  p = mul_add(p, r, splat<V>(1.0 / 40320.0));         // 1/8!
-  p = mul_add(p, r, splat<V>(1.0 / 5040.0));          // 1/7!
-  p = mul_add(p, r, splat<V>(1.0 / 720.0));           // 1/6!
-  p = mul_add(p, r, splat<V>(1.0 / 120.0));           // 1/5!
-  p = mul_add(p, r, splat<V>(1.0 / 24.0));            // 1/4!
-  p = mul_add(p, r, splat<V>(1.0 / 6.0));             // 1/3!
-  p = mul_add(p, r, splat<V>(0.5));                   // 1/2!
-  const V u = 1.0 + mul_add(p, r * r, r);
-  const Bits n_low = n >> 1;
-  const Bits n_high = n - n_low;
-  const V scale_low = std::bit_cast<V>((n_low + 1023) << 52);
-  const V scale_high = std::bit_cast<V>((n_high + 1023) << 52);
-  const V y = (u * scale_high) * scale_low;
-  return x != x ? x : y;
+// The constants of exp at double and float: the shifter 1.5·2^(p−1), the
+// clamp (exp rounds to 0 below −745.14 and −103.97, overflows above 709.79
+// and 88.73), the exponent's bias and field position, and the degree m of
+// the Taylor polynomial.
+template <class T> struct ExpConstants;
+template <> struct ExpConstants<double> {
+  static constexpr double shifter = 0x1.8p52, low = -746.0, high = 710.0;
+  static constexpr int bias = 1023, mantissa = 52, degree = 13;
+};
+template <> struct ExpConstants<float> {
+  static constexpr float shifter = 0x1.8p23f, low = -105.0f, high = 89.0f;
+  static constexpr int bias = 127, mantissa = 23, degree = 8;
+};
+
+// 1/k! rounded to T (k! is exact in T for the degrees above).
+template <class T> constexpr T inv_factorial(int k) {
+  std::int64_t f = 1;
+  for (int i = 2; i <= k; ++i) f *= i;
+  return T(1) / static_cast<T>(f);
 }
 
-template <Range R, class V>
-  requires std::same_as<ScalarOf<V>, float>
-[[gnu::always_inline]] inline V exp_lanes(V x) {
+// P(r) = 1/2! + r/3! + … + r^(m−2)/m! by Horner: 1/m!, then p·r + 1/k! for
+// k = m − 1 down to 2.
+template <int M, class V, std::size_t... K>
+[[gnu::always_inline]] inline V taylor_tail(V r, std::index_sequence<K...>) {
+  using T = ScalarOf<V>;
+  V p = splat<V>(inv_factorial<T>(M));
+  ((p = mul_add(p, r, splat<V>(inv_factorial<T>(M - 1 - static_cast<int>(K))))), ...);
+  return p;
+}
+
+template <Range R, class V> [[gnu::always_inline]] inline V exp_lanes(V x) {
+  using T = ScalarOf<V>;
+  using C = ExpConstants<T>;
   using Bits = typename Lanes<V>::Bits;
-  constexpr float log2e = std::numbers::log2e_v<float>;
-  constexpr float ln2_hi = Ln2<float>::hi, ln2_lo = Ln2<float>::lo;
-  const V shifter = splat<V>(0x1.8p23f);
-  // exp(x) rounds to 0 below −103.97 and overflows above 88.73.
-  const V low = splat<V>(-105.0f), high = splat<V>(89.0f);
+  const V shifter = splat<V>(C::shifter);
+  // Two selects one after the other: written as one nested select, the
+  // scalar form's vectorized loops were 15% slower (the split paths above).
+  const V low = splat<V>(C::low), high = splat<V>(C::high);
   V xc = x < low ? low : x;
   if constexpr (R == Range::All) xc = x > high ? high : xc;
-  const V t = xc * log2e + shifter;
-  const V nf = t - shifter;
+  const V t = xc * std::numbers::log2e_v<T> + shifter;
+  const V nt = t - shifter;
   const Bits n = std::bit_cast<Bits>(t) - std::bit_cast<Bits>(shifter);
-  const V r = (xc - nf * ln2_hi) - nf * ln2_lo;
-  V p = splat<V>(1.0f / 40320.0f);                 // 1/8!
-  p = mul_add(p, r, splat<V>(1.0f / 5040.0f));     // 1/7!
-  p = mul_add(p, r, splat<V>(1.0f / 720.0f));      // 1/6!
-  p = mul_add(p, r, splat<V>(1.0f / 120.0f));      // 1/5!
-  p = mul_add(p, r, splat<V>(1.0f / 24.0f));       // 1/4!
-  p = mul_add(p, r, splat<V>(1.0f / 6.0f));        // 1/3!
-  p = mul_add(p, r, splat<V>(0.5f));               // 1/2!
-  const V u = 1.0f + mul_add(p, r * r, r);
+  const V r = (xc - nt * Ln2<T>::hi) - nt * Ln2<T>::lo;
+  const V p = taylor_tail<C::degree>(r, std::make_index_sequence<C::degree - 2>());
+  const V u = T(1) + mul_add(p, r * r, r);
   const Bits n_low = n >> 1;
   const Bits n_high = n - n_low;
-  const V scale_low = std::bit_cast<V>((n_low + 127) << 23);
-  const V scale_high = std::bit_cast<V>((n_high + 127) << 23);
+  const V scale_low = std::bit_cast<V>((n_low + C::bias) << C::mantissa);
+  const V scale_high = std::bit_cast<V>((n_high + C::bias) << C::mantissa);
   const V y = (u * scale_high) * scale_low;
   return x != x ? x : y;
 }
