@@ -99,12 +99,13 @@ template <Exps Mode, class T>
 }
 
 // What one exp x = exp(zⱼ − a) adds to the off-max sum (x, or 0 when zⱼ = a)
-// and to the count of maxima (1 when zⱼ = a).
-template <class T> [[gnu::always_inline]] inline T off_max_term(const T zj, const T a, const T x) {
-  return zj == a ? T(0) : x;
+// and to the count of maxima (1 when zⱼ = a): for one logit, or lane by lane
+// for a GCC vector of them.
+template <class V, class T> [[gnu::always_inline]] inline V off_max_term(const V zj, const T a, const V x) {
+  return zj == a ? vexp::detail::splat<V>(T(0)) : x;
 }
-template <class T> [[gnu::always_inline]] inline T at_max_term(const T zj, const T a) {
-  return zj == a ? T(1) : T(0);
+template <class V, class T> [[gnu::always_inline]] inline V at_max_term(const V zj, const T a) {
+  return zj == a ? vexp::detail::splat<V>(T(1)) : vexp::detail::splat<V>(T(0));
 }
 
 // One exp into a lane's sums.
@@ -148,9 +149,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       vexp::exp_nonpositive_lanes(x);
       if constexpr (Mode == Exps::Store) std::memcpy(e + j, &x, sizeof x);
     }
-    const auto is_max = zj == a;  // tally's two terms
-    off += is_max ? Lanes{} : x;
-    at += is_max ? Lanes{} + T(1) : Lanes{};
+    off += off_max_term(zj, a, x);
+    at += at_max_term(zj, a);
     if (next) {
       const Lanes v = load(next + j);
       top = v > top ? v : top;

@@ -7,6 +7,7 @@
 // elements, in the same order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "ops/kernels.hpp"
+#include "ulps.hpp"
 
 namespace ddx {
 namespace {
@@ -41,10 +43,7 @@ template <class T> bool same_bits(const std::vector<T>& a, const std::vector<T>&
 // depends on the order of a commutative operation's operands, which the
 // compiler may swap.
 template <class T> bool same_values(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t k = 0; k < a.size(); ++k)
-    if (std::memcmp(&a[k], &b[k], sizeof(T)) != 0 && !(std::isnan(a[k]) && std::isnan(b[k]))) return false;
-  return true;
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), same<T>);
 }
 
 // Values for the elementwise helpers: random, with −0 and NaN here and there

@@ -120,7 +120,7 @@ template <int M, class V, std::size_t... K>
   return p;
 }
 
-template <Range R, class V> [[gnu::always_inline]] inline V exp_lanes(V x) {
+template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   using T = ScalarOf<V>;
   using C = ExpConstants<T>;
   using Bits = typename Lanes<V>::Bits;
@@ -147,25 +147,25 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_lanes(V x) {
 }  // namespace detail
 
 // exp of one float or double.
-inline double exp(double x) { return detail::exp_lanes<detail::Range::All>(x); }
-inline float exp(float x) { return detail::exp_lanes<detail::Range::All>(x); }
+inline double exp(double x) { return detail::exp_body<detail::Range::All>(x); }
+inline float exp(float x) { return detail::exp_body<detail::Range::All>(x); }
 
 // exp(x) for x ≤ 0 (or NaN), as exp gives it, with one comparison and one
 // select less: the kernels' shifted logits zⱼ − max z are never positive.
-inline double exp_nonpositive(double x) { return detail::exp_lanes<detail::Range::NonPositive>(x); }
-inline float exp_nonpositive(float x) { return detail::exp_lanes<detail::Range::NonPositive>(x); }
+inline double exp_nonpositive(double x) { return detail::exp_body<detail::Range::NonPositive>(x); }
+inline float exp_nonpositive(float x) { return detail::exp_body<detail::Range::NonPositive>(x); }
 
 // The same on every lane of a GCC vector of floats or doubles, in place
 // (each lane gets the scalar call's value).
 template <class V>
   requires(!std::is_arithmetic_v<V>)
 [[gnu::always_inline]] inline void exp_lanes(V& x) {
-  x = detail::exp_lanes<detail::Range::All>(x);
+  x = detail::exp_body<detail::Range::All>(x);
 }
 template <class V>
   requires(!std::is_arithmetic_v<V>)
 [[gnu::always_inline]] inline void exp_nonpositive_lanes(V& x) {
-  x = detail::exp_lanes<detail::Range::NonPositive>(x);
+  x = detail::exp_body<detail::Range::NonPositive>(x);
 }
 
 }  // namespace ddx::vexp
