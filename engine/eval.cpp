@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <type_traits>
 
 #include "engine/op.hpp"
@@ -32,12 +33,27 @@ template <class T> class FiniteLanes {
   static constexpr bool kUsed = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
   void fold(const T* x, std::int64_t n) {
+    constexpr auto L = static_cast<std::int64_t>(kLanes);
     std::int64_t k = 0;
-    if (n >= static_cast<std::int64_t>(kLanes)) {
-      std::array<T, kLanes> lane = lane_;  // a local copy: x cannot alias it, so the loop vectorizes
-      for (; k + static_cast<std::int64_t>(kLanes) <= n; k += kLanes)
-        for (std::size_t l = 0; l < kLanes; ++l) lane[l] += x[k + l] - x[k + l];
-      lane_ = lane;
+    if constexpr (kUsed) {
+      // Four vectors of lanes, so that four additions are under way at a time
+      // (one chain of additions waited on each one's latency).
+      typedef T Lanes __attribute__((vector_size(sizeof(T) * kLanes)));
+      Lanes a, b{}, c{}, d{}, u, v, w, y;
+      std::memcpy(&a, lane_.data(), sizeof a);
+      for (; k + 4 * L <= n; k += 4 * L) {
+        std::memcpy(&u, x + k, sizeof u);
+        std::memcpy(&v, x + k + L, sizeof v);
+        std::memcpy(&w, x + k + 2 * L, sizeof w);
+        std::memcpy(&y, x + k + 3 * L, sizeof y);
+        a += u - u, b += v - v, c += w - w, d += y - y;
+      }
+      for (; k + L <= n; k += L) {
+        std::memcpy(&u, x + k, sizeof u);
+        a += u - u;
+      }
+      a += (b + c) + d;
+      std::memcpy(lane_.data(), &a, sizeof a);
     }
     // The last elements (fewer than the lanes) go to a lane of their own, in
     // a register: written element by element into lane_, they would stall the
@@ -108,6 +124,8 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
       order_(topological_order(g, roots)) {
   plan_checks(roots);
   kernel_.resize(g.size());
+  accumulator_.resize(g.size());
+  partial_.assign(g.size(), -1);
   for (NodeId id : order_) {
     const OpId op = g.node(id).op;
     if (op != kVarOp && op != kConstOp) kernel_[id] = op_info(op).template kernel<T>();
@@ -172,6 +190,16 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     block_rows_ = 0;
     std::fill(blocked.begin(), blocked.end(), false);
   }
+  // A reduction of a blocked value to one element joins its chain, taking
+  // the blocks as they come (OpInfo::accumulators); its readers wait for the
+  // chain's end.
+  std::vector<bool> accumulates(g.size(), false);
+  for (NodeId id : order_) {
+    const Node& n = g.node(id);
+    if (n.op == kVarOp || n.op == kConstOp || n.arity != 1 || n.shape.size() != 1 || !blocked[n.in[0]]) continue;
+    accumulates[id] = op_info(n.op).template accumulator<T>().add != nullptr;
+  }
+  const auto in_chain = [&](NodeId id) { return blocked[id] || accumulates[id]; };
 
   // Phases: blocked nodes odd, the others even. A node takes the latest phase
   // of its inputs when it is of the same kind (a blocked node joins that
@@ -182,18 +210,18 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   std::vector<int> phase(g.size(), 0);
   for (NodeId id : order_) {
     int p = 0;
-    for (NodeId in : g.node(id).inputs()) p = std::max(p, phase[in]);
+    for (NodeId in : g.node(id).inputs()) p = std::max(p, phase[in] + (accumulates[in] ? 1 : 0));
     const bool chain = p % 2 == 1;
-    phase[id] = chain == blocked[id] ? p : p + 1;
+    phase[id] = chain == in_chain(id) ? p : p + 1;
   }
   std::stable_sort(order_.begin(), order_.end(), [&](NodeId a, NodeId b) { return phase[a] < phase[b]; });
   std::vector<std::size_t> step_of(g.size(), 0);
   for (std::size_t p = 0; p < order_.size(); ++p) {
     const NodeId id = order_[p];
-    if (blocked[id] && !steps_.empty() && steps_.back().blocked && phase[order_[steps_.back().begin]] == phase[id])
+    if (in_chain(id) && !steps_.empty() && steps_.back().blocked && phase[order_[steps_.back().begin]] == phase[id])
       ++steps_.back().end;
     else
-      steps_.push_back({p, p + 1, blocked[id]});
+      steps_.push_back({p, p + 1, in_chain(id)});
     step_of[id] = steps_.size() - 1;
   }
 
@@ -227,8 +255,8 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       if (n.op == kConstOp) pinned[id] = true;
       // A variable that is not a root is read where the bindings hold it.
       if (n.op == kVarOp && !pinned[id]) continue;
-      if (!step.blocked || outside[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
-      if (!step.blocked) continue;
+      if (!step.blocked || outside[id] || accumulates[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
+      if (!step.blocked || accumulates[id]) continue;
       // Inside the chain, block buffers by liveness along the chain.
       if (!outside[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
       for (NodeId in : n.inputs())
@@ -240,6 +268,12 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   }
   whole.allocate(data_);
   block.allocate(blocks_);
+  for (NodeId id : order_)
+    if (accumulates[id]) {
+      partial_[id] = static_cast<std::int32_t>(partials_.size());
+      partials_.resize(partials_.size() + kAccumulatorLanes);
+      accumulator_[id] = op_info(g.node(id).op).template accumulator<T>();
+    }
 }
 
 template <class T> void Evaluation<T>::rerun(const Bindings<T>& bindings) { run(bindings, false); }
@@ -324,11 +358,23 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
   // chain, found block by block; the chain's first node in order_ with one
   // is reported.
   std::vector<std::optional<NonFinite>> bad(nonfinite_ || lanes ? 0 : step.end - step.begin);
+  const auto note_bad = [&](std::size_t p, std::int64_t first, const T* out, std::int64_t n) {
+    if (bad.empty() || bad[p - step.begin]) return;
+    const std::int64_t k = first_nonfinite(out, n);
+    if (k >= 0) bad[p - step.begin] = NonFinite{order_[p], first + k, format_scalar(out[k])};
+  };
+  for (std::size_t p = step.begin; p < step.end; ++p)
+    if (const std::int32_t at = partial_[order_[p]]; at >= 0) std::fill_n(partials_.begin() + at, kAccumulatorLanes, T(0));
   for (std::int64_t row = 0; row < batch_rows_; row += block_rows_) {
     const std::int64_t rows = std::min(block_rows_, batch_rows_ - row);
     for (std::size_t p = step.begin; p < step.end; ++p) {
       const NodeId id = order_[p];
       const Node& n = g.node(id);
+      if (partial_[id] >= 0) {  // a reduction to one element: this block of its input
+        const NodeId in = n.in[0];
+        accumulator_[id].add(block_view(in, row, rows), row * g.shape(in).cols(), partials_.data() + partial_[id]);
+        continue;
+      }
       const std::int64_t cols = n.shape.cols();
       TensorView<T> views[kMaxInputs];
       std::size_t count = 0;
@@ -336,10 +382,16 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
       T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
       kernel_[id](g, id, std::span(views, count), Shape::matrix(rows, cols), out);
       if (lanes && folded(id)) lanes->fold(out, rows * cols);
-      if (bad.empty() || bad[p - step.begin]) continue;
-      const std::int64_t k = first_nonfinite(out, rows * cols);
-      if (k >= 0) bad[p - step.begin] = NonFinite{id, row * cols + k, format_scalar(out[k])};
+      note_bad(p, row * cols, out, rows * cols);
     }
+  }
+  for (std::size_t p = step.begin; p < step.end; ++p) {
+    const NodeId id = order_[p];
+    if (partial_[id] < 0) continue;
+    T* out = data_[slot_[id]].data();
+    accumulator_[id].finish(partials_.data() + partial_[id], out);
+    if (lanes && folded(id)) lanes->fold(out, 1);
+    note_bad(p, 0, out, 1);
   }
   for (auto& b : bad)
     if (b) {

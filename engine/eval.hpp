@@ -12,7 +12,10 @@
 // such a chain computes the block before the next block starts, so a value
 // used only inside the chain lives in a buffer of one block that stays in the
 // cache. Each row is computed by the same kernel from the same row of its
-// inputs, so the values are those of evaluating node by node.
+// inputs, so the values are those of evaluating node by node. A reduction of
+// such a chain's value to one element (the sum of a batch's losses) joins the
+// chain and takes the value a block at a time (OpInfo::accumulators), so the
+// value it reduces is never held whole.
 #pragma once
 
 #include <map>
@@ -129,6 +132,11 @@ template <class T> class Evaluation {
   // broadcasts its inputs).
   std::vector<bool> compact_;
   std::vector<Kernel<T>> kernel_;  // per node: its op's kernel at T (null for a leaf)
+  // Per node: for a reduction that takes its input a block at a time, its op's
+  // accumulator at T and the offset of its partial values in partials_ (else −1).
+  std::vector<Accumulator<T>> accumulator_;
+  std::vector<std::int32_t> partial_;
+  std::vector<T> partials_;
   bool constants_finite_ = false;  // seen by a run: the constants need no more looks
   std::vector<std::vector<T>> data_;
   std::vector<std::vector<T>> blocks_;

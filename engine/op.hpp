@@ -42,6 +42,22 @@ template <class Tuple> struct KernelTableOf;
 template <class... Ts> struct KernelTableOf<std::tuple<Ts...>> { using type = KernelTuple<Ts...>; };
 using KernelTable = KernelTableOf<ScalarTypes>::type;
 
+// A reduction to one value taken a block of its input's rows at a time, the
+// rows in order: `add` adds a block, whose elements come after `first`
+// elements of the input (row-major), into kAccumulatorLanes partial values
+// that start at 0; `finish` writes the value from them to out[0]. The value
+// is the one the forward kernel gives on the whole input, so the evaluator
+// may reduce a value while a chain of row-wise nodes produces it, without
+// keeping it whole.
+inline constexpr std::size_t kAccumulatorLanes = 16;
+template <class T> struct Accumulator {
+  void (*add)(const TensorView<T>& block, std::int64_t first, T* lanes) = nullptr;
+  void (*finish)(const T* lanes, T* out) = nullptr;
+};
+template <class Tuple> struct AccumulatorTableOf;
+template <class... Ts> struct AccumulatorTableOf<std::tuple<Ts...>> { using type = std::tuple<Accumulator<Ts>...>; };
+using AccumulatorTable = AccumulatorTableOf<ScalarTypes>::type;
+
 // What a vector-Jacobian rule sees: the node, its result, the adjoint ḡ
 // flowing into it, and which inputs need a contribution.
 struct VjpContext {
@@ -111,8 +127,12 @@ struct OpInfo {
   // The value in index notation (engine/index/), for proofs for every n
   // (derivations/claim_general.cpp); null when the op has none (equal).
   IndexForm index_form = nullptr;
+  // For a node of one element: its value accumulated a block of rows of its
+  // one input at a time (add null when the op has no such form).
+  AccumulatorTable accumulators{};
 
   template <class T> Kernel<T> kernel() const { return std::get<Kernel<T>>(kernels); }
+  template <class T> const Accumulator<T>& accumulator() const { return std::get<Accumulator<T>>(accumulators); }
 };
 
 // Registers an op and returns its id; names are unique.

@@ -217,6 +217,33 @@ void reduce_to(const TensorView<T>& x, const Shape& target, T* out, const T& ini
 // build adds in the same order and gets the same bits.
 template <class T> inline constexpr std::int64_t kSumLanes = std::max<std::int64_t>(1, 64 / sizeof(T));
 
+// lane[r][l] += x[r·stride + k + l] for the whole runs of L = kSumLanes<T>
+// elements from k on, while k + L ≤ m; returns where they end. At float and
+// double each row's lanes are one 64-byte vector, held in a register (as
+// arrays GCC kept them in memory, each addition waiting for the store of the
+// one before, or assembled the vector from scalars).
+template <class T, int R>
+std::int64_t add_whole_lanes(T (&lane)[R][kSumLanes<T>], const T* x, std::int64_t stride, std::int64_t k,
+                             std::int64_t m) {
+  constexpr std::int64_t L = kSumLanes<T>;
+  if constexpr (kVectorType<T>) {
+    typedef T Lanes __attribute__((vector_size(L * sizeof(T))));
+    Lanes acc[R], v;
+    for (int r = 0; r < R; ++r) std::memcpy(&acc[r], lane[r], sizeof(Lanes));
+    for (; k + L <= m; k += L)
+      for (int r = 0; r < R; ++r) {
+        std::memcpy(&v, x + r * stride + k, sizeof v);
+        acc[r] += v;
+      }
+    for (int r = 0; r < R; ++r) std::memcpy(lane[r], &acc[r], sizeof(Lanes));
+  } else {
+    for (; k + L <= m; k += L)
+      for (int r = 0; r < R; ++r)
+        for (std::int64_t l = 0; l < L; ++l) lane[r][l] = T(lane[r][l] + x[r * stride + k + l]);
+  }
+  return k;
+}
+
 // x[0] + … + x[m−1] in kSumLanes<T> lanes: lane l adds the elements l, l + L,
 // l + 2L, … in order, starting from 0, and the lanes are then added left to
 // right, starting from 0. For m ≤ L that is the left-to-right sum itself;
@@ -231,11 +258,8 @@ template <class T, int R> void lane_sums(const T* x, std::int64_t stride, std::i
   constexpr std::int64_t L = kSumLanes<T>;
   T lane[R][L];
   for (int r = 0; r < R; ++r)
-    for (std::int64_t l = 0; l < L; ++l) lane[r][l] = T(0);  // (a loop: GCC 12 does not vectorize after "= {}")
-  std::int64_t k = 0;
-  for (; k + L <= m; k += L)
-    for (int r = 0; r < R; ++r)
-      for (std::int64_t l = 0; l < L; ++l) lane[r][l] = T(lane[r][l] + x[r * stride + k + l]);
+    for (std::int64_t l = 0; l < L; ++l) lane[r][l] = T(0);
+  std::int64_t k = add_whole_lanes<T, R>(lane, x, stride, 0, m);
   for (std::int64_t l = 0; k < m; ++k, ++l)
     for (int r = 0; r < R; ++r) lane[r][l] = T(lane[r][l] + x[r * stride + k]);
   T total[R];
@@ -244,10 +268,33 @@ template <class T, int R> void lane_sums(const T* x, std::int64_t stride, std::i
     for (int r = 0; r < R; ++r) total[r] = T(total[r] + lane[r][l]);
   for (int r = 0; r < R; ++r) out[r] = total[r];
 }
-template <class T> T lane_sum(const T* x, std::int64_t m) {
-  T total;
-  lane_sums<T, 1>(x, 0, m, &total);
+
+// The same sum of a run given in parts, in order: lane_add adds a part,
+// x[0..m), whose elements come after `first` elements of the run, each to
+// the lane of its position in the run (lane l takes the positions l mod L),
+// into lanes that start at 0; lane_total then adds the lanes left to right
+// from 0. A run added whole or in any parts gets lane_sums' value.
+template <class T> void lane_add(T* lanes, std::int64_t first, const T* x, std::int64_t m) {
+  constexpr std::int64_t L = kSumLanes<T>;
+  T lane[1][L];  // a local copy: x cannot alias it
+  for (std::int64_t l = 0; l < L; ++l) lane[0][l] = lanes[l];
+  std::int64_t k = 0;
+  for (std::int64_t l = first % L; l != 0 && l < L && k < m; ++k, ++l) lane[0][l] = T(lane[0][l] + x[k]);  // to lane 0
+  k = add_whole_lanes<T, 1>(lane, x, 0, k, m);
+  for (std::int64_t l = 0; k < m; ++k, ++l) lane[0][l] = T(lane[0][l] + x[k]);
+  for (std::int64_t l = 0; l < L; ++l) lanes[l] = lane[0][l];
+}
+template <class T> T lane_total(const T* lanes) {
+  T total = T(0);
+  for (std::int64_t l = 0; l < kSumLanes<T>; ++l) total = T(total + lanes[l]);
   return total;
+}
+
+template <class T> T lane_sum(const T* x, std::int64_t m) {
+  T lanes[kSumLanes<T>];
+  std::fill(lanes, lanes + kSumLanes<T>, T(0));
+  lane_add(lanes, 0, x, m);
+  return lane_total(lanes);
 }
 
 // out (shape `target`) = the sum of x's elements that broadcast onto each
@@ -286,19 +333,27 @@ template <class T> T lane_max(const T* x, std::int64_t m) {
   static_assert(kVectorType<T>);
   constexpr std::int64_t L = kLaneMaxRun<T>;
   typedef T Lanes __attribute__((vector_size(32)));
-  Lanes top, check;
-  std::memcpy(&top, x, sizeof top);
-  check = top - top;
-  const auto take = [&](const T* at) {
+  // Four running maxima and sums, so that four vectors are taken at a time
+  // (one chain of maxima waited on each one's latency).
+  constexpr int kChains = 4;
+  Lanes top[kChains], check[kChains];
+  std::memcpy(&top[0], x, sizeof top[0]);
+  check[0] = top[0] - top[0];
+  for (int i = 1; i < kChains; ++i) top[i] = top[0], check[i] = check[0];
+  const auto take = [&](int i, const T* at) {
     Lanes v;
     std::memcpy(&v, at, sizeof v);
-    top = v > top ? v : top;
-    check += v - v;
+    top[i] = v > top[i] ? v : top[i];
+    check[i] += v - v;
   };
-  for (std::int64_t k = L; k + L <= m; k += L) take(x + k);
-  take(x + m - L);
-  T largest = top[0], odd = check[0];
-  for (std::int64_t l = 1; l < L; ++l) largest = top[l] > largest ? top[l] : largest, odd += check[l];
+  std::int64_t k = L;
+  for (; k + kChains * L <= m; k += kChains * L)
+    for (int i = 0; i < kChains; ++i) take(i, x + k + i * L);
+  for (; k + L <= m; k += L) take(0, x + k);
+  take(0, x + m - L);
+  for (int i = 1; i < kChains; ++i) top[0] = top[i] > top[0] ? top[i] : top[0], check[0] += check[i];
+  T largest = top[0][0], odd = check[0][0];
+  for (std::int64_t l = 1; l < L; ++l) largest = top[0][l] > largest ? top[0][l] : largest, odd += check[0][l];
   if (odd == T(0) && largest != T(0)) return largest;
   T acc = x[0];
   for (std::int64_t j = 1; j < m; ++j) acc = first_max(acc, x[j]);
@@ -332,6 +387,15 @@ template <class Op, class... Ts> KernelTuple<Ts...> kernel_table_for(std::tuple<
 }
 template <class Op> KernelTable kernel_table() {
   return kernel_table_for<Op>(static_cast<ScalarTypes*>(nullptr));
+}
+
+// Instantiates Op::add<T> and Op::finish<T> (an OpInfo::accumulators entry)
+// for every scalar type.
+template <class Op, class... Ts> std::tuple<Accumulator<Ts>...> accumulator_table_for(std::tuple<Ts...>*) {
+  return {Accumulator<Ts>{&Op::template add<Ts>, &Op::template finish<Ts>}...};
+}
+template <class Op> AccumulatorTable accumulator_table() {
+  return accumulator_table_for<Op>(static_cast<ScalarTypes*>(nullptr));
 }
 
 }  // namespace ddx::kernels

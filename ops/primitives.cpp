@@ -195,6 +195,13 @@ struct SumTo {
   static void forward(const Graph&, NodeId, std::span<const TensorView<T>> in, const Shape& shape, T* out) {
     kernels::sum_to(in[0], shape, out);
   }
+  // A sum to one value in parts (OpInfo::accumulators): sum_to adds such a
+  // sum by lane_sum, and the lanes take the parts as they come.
+  template <class T> static void add(const TensorView<T>& block, std::int64_t first, T* lanes) {
+    static_assert(kernels::kSumLanes<T> <= static_cast<std::int64_t>(kAccumulatorLanes));
+    kernels::lane_add(lanes, first, block.data, block.shape.size());
+  }
+  template <class T> static void finish(const T* lanes, T* out) { out[0] = kernels::lane_total(lanes); }
   // The same sum over canonical polynomials, each output's terms merged once.
   static void symbolic(const Graph&, NodeId, std::span<const TensorView<sym::Value>> in, const Shape& target,
                        sym::Value* out) {
@@ -259,11 +266,11 @@ OpIds register_all() {
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
                  Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId), IndexForm index_form,
-                 std::array<bool, kMaxInputs> keeps, bool broadcasting = false) {
+                 std::array<bool, kMaxInputs> keeps, bool broadcasting = false, AccumulatorTable accumulators = {}) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
                         .kernels = k, .row_wise = true, .broadcasting = broadcasting, .keeps_nonfinite = keeps,
-                        .symbolic = symbolic, .index_form = index_form});
+                        .symbolic = symbolic, .index_form = index_form, .accumulators = accumulators});
   };
   ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
                   symbolic_binary<Add>(), Add::index_form, kKeeps);
@@ -289,7 +296,8 @@ OpIds register_all() {
   ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), symbolic_unary<Pow>(),
                  exponent_attr_text, Pow::index_form, kNone);
   ids.sum = call(kSum, 1, "x̄ += broadcast(ḡ)", reduce_shape<kSum>, SumTo::vjp, kernels::kernel_table<SumTo>(),
-                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form, kKeeps);
+                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form, kKeeps, /*broadcasting=*/false,
+                 kernels::accumulator_table<SumTo>());
   // The maximum of −inf and 0 is 0.
   ids.max = call(kMax, 1, "x̄ += ḡ at the maximum (ties share ḡ equally)", reduce_shape<kMax>, MaxTo::vjp,
                  kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form, kNone);

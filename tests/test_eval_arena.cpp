@@ -132,18 +132,19 @@ TEST(EvalArena, BlocksKeepWholeValuesOnlyForWhatLeavesTheChain) {
   SoftmaxCeGraph small(4, 5);  // one block would be the whole batch: no blocks
   const NodeId small_roots[] = {small.loss.id(), small.grad_z};
   EXPECT_EQ(Evaluation<double>(small.g, small_roots, point<double>(4, 5, 1), Keep::Roots).block_rows(), 0);
-  // Whole values of the batch's size: y·log p (summed over the batch for the
-  // loss) and the gradient (a root). z and y are read where the bindings
-  // hold them, the seed −1/B spread over the batch is held as its one value,
-  // and everything else of the chain lives in five block buffers (plus a few
-  // scalars). Node by node, the lean mode would hold more values of the
-  // batch's size than these two.
+  // The one whole value of the batch's size is the gradient (a root). z and
+  // y are read where the bindings hold them, the seed −1/B spread over the
+  // batch is held as its one value, the loss's sum over the batch takes
+  // y·log p a block at a time as the chain produces it, and everything else
+  // of the chain lives in five block buffers (plus a few scalars).
   constexpr std::int64_t rows = 400;
-  SoftmaxCeGraph f(rows, kClasses);
-  const NodeId roots[] = {f.loss.id(), f.grad_z};
-  const Evaluation<double> lean(f.g, roots, point<double>(rows, kClasses, 5), Keep::Roots);
-  EXPECT_EQ(lean.block_rows(), kBlockRows);
-  EXPECT_LT(lean.held_elements(), 2u * rows * kClasses + 6u * kBlockRows * kClasses);
+  for (bool stable : {false, true}) {
+    SoftmaxCeGraph f(rows, kClasses, stable);
+    const NodeId roots[] = {f.loss.id(), f.grad_z};
+    const Evaluation<double> lean(f.g, roots, point<double>(rows, kClasses, 5), Keep::Roots);
+    EXPECT_EQ(lean.block_rows(), kBlockRows);
+    EXPECT_LT(lean.held_elements(), 1u * rows * kClasses + 7u * kBlockRows * kClasses) << stable;
+  }
 }
 
 TEST(EvalArena, ABatchWideValueSplitsTheChain) {
@@ -165,6 +166,37 @@ TEST(EvalArena, ABatchWideValueSplitsTheChain) {
   lean.rerun(b);
   const Evaluation<double> fresh(g, roots, b);
   EXPECT_EQ(fresh.value(roots[1]), lean.value(roots[1]));
+}
+
+TEST(EvalArena, AValueReducedInTheChainIsReadByTheNextChain) {
+  // sum(e) is taken a block at a time while the chain makes e = exp(z); the
+  // difference e − mean(e) reads it, so it runs in a second chain, and the
+  // reverse sweep's sum of the adjoints of e − mean(e) in a third.
+  constexpr std::int64_t rows = 400;
+  Graph g;
+  const Expr z = variable(g, "z", Shape::matrix(rows, kClasses));
+  const Expr e = exp(z);
+  const Expr centred = e - mean(e);
+  const Expr loss = mean(centred * centred) + sum(z * z);
+  const NodeId roots[] = {loss.id(), grad(loss, {z}).gradients[0]};
+  Bindings<float> b;
+  for (std::int64_t k = 0; k < rows * kClasses; ++k) b["z"].push_back(std::sin(0.61f * static_cast<float>(k)));
+  const Evaluation<float> all(g, roots, b);
+  Evaluation<float> lean(g, roots, b, Keep::Roots);
+  EXPECT_GT(lean.block_rows(), 0);
+  EXPECT_EQ(all.value(roots[0]), lean.value(roots[0]));
+  EXPECT_EQ(all.value(roots[1]), lean.value(roots[1]));
+  // Held whole: the gradient and the three values that cross from one chain
+  // to a later one (e, z + z and an adjoint). The squares summed for the loss
+  // are taken a block at a time (held whole, they would be two more).
+  EXPECT_LT(lean.held_elements(), static_cast<std::size_t>(5 * rows * kClasses));
+  b["z"][(rows - 1) * kClasses + 3] = 100.0f;  // exp overflows in the last block
+  lean.rerun(b);
+  const Evaluation<float> fresh(g, roots, b);
+  ASSERT_TRUE(fresh.nonfinite());
+  ASSERT_TRUE(lean.nonfinite());
+  EXPECT_EQ(lean.nonfinite()->node, fresh.nonfinite()->node);
+  EXPECT_EQ(lean.nonfinite()->element, fresh.nonfinite()->element);
 }
 
 TEST(EvalArena, BlocksReportTheNonFiniteNodeAndElementOfNodeByNode) {

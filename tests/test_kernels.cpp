@@ -238,5 +238,38 @@ TEST(Kernels, LaneSumOfAShortRunIsTheLeftToRightSum) {
   }
 }
 
+// A sum to one value taken in parts, in order, each part's elements to the
+// lanes of their positions (what the evaluator does with a value a chain
+// produces a block of rows at a time): the value of sum_to on the whole run,
+// bit for bit, for runs of 0–150 elements cut into parts of every length
+// from 1 to 40 (so parts start at every lane) and into random parts.
+template <class T> void expect_sum_in_parts_is_the_whole_sum() {
+  std::mt19937_64 rng(10);
+  constexpr std::int64_t L = kernels::kSumLanes<T>;
+  for (std::int64_t m = 0; m <= 150; ++m) {
+    std::vector<T> x;
+    for (double v : random_values(m, rng)) x.push_back(T(std::ldexp(v, static_cast<int>(rng() % 40) - 20)));
+    T whole = T(0);
+    kernels::sum_to<T>({x.data(), Shape::matrix(1, m)}, Shape::matrix(1, 1), &whole);
+    const auto in_parts = [&](auto next_length) {
+      T lanes[L] = {};
+      for (std::int64_t first = 0; first < m;) {
+        const std::int64_t length = std::min(next_length(), m - first);
+        kernels::lane_add(lanes, first, x.data() + first, length);
+        first += length;
+      }
+      return kernels::lane_total(lanes);
+    };
+    for (std::int64_t part = 1; part <= 40; ++part)
+      EXPECT_TRUE(same<T>(in_parts([&] { return part; }), whole)) << m << " elements in parts of " << part;
+    for (int trial = 0; trial < 5; ++trial)
+      EXPECT_TRUE(same<T>(in_parts([&] { return std::int64_t(1 + rng() % 23); }), whole))
+          << m << " elements in random parts";
+  }
+}
+
+TEST(Kernels, SumInPartsIsTheWholeSumFloat) { expect_sum_in_parts_is_the_whole_sum<float>(); }
+TEST(Kernels, SumInPartsIsTheWholeSumDouble) { expect_sum_in_parts_is_the_whole_sum<double>(); }
+
 }  // namespace
 }  // namespace ddx
