@@ -126,6 +126,7 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
   kernel_.resize(g.size());
   accumulator_.resize(g.size());
   partial_.assign(g.size(), -1);
+  chain_folded_.assign(g.size(), false);
   for (NodeId id : order_) {
     const OpId op = g.node(id).op;
     if (op != kVarOp && op != kConstOp) kernel_[id] = op_info(op).template kernel<T>();
@@ -268,6 +269,16 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   }
   whole.allocate(data_);
   block.allocate(blocks_);
+  // A variable of the batch's rows that a chain reads is looked at by the
+  // first such chain, a block at a time while the block is in the cache.
+  for (Step& step : steps_)
+    for (std::size_t p = step.begin; step.blocked && p < step.end; ++p)
+      for (NodeId in : g.node(order_[p]).inputs())
+        if (g.node(in).op == kVarOp && checked_[in] && !chain_folded_[in] && g.shape(in).rank == 2 &&
+            g.shape(in).rows() == batch_rows_) {
+          step.leaves.push_back(in);
+          chain_folded_[in] = true;
+        }
   for (NodeId id : order_)
     if (accumulates[id]) {
       partial_[id] = static_cast<std::int32_t>(partials_.size());
@@ -303,7 +314,7 @@ template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool
     const T* out = data_of(id);
     const std::int64_t size = view_[id].shape.size();
     if (lanes) {
-      if (folded(id)) lanes->fold(out, size);
+      if (folded(id) && !chain_folded_[id]) lanes->fold(out, size);
     } else if (!nonfinite_) {
       const std::int64_t k = first_nonfinite(out, size);
       if (k >= 0) nonfinite_ = NonFinite{id, k, format_scalar(out[k])};
@@ -367,6 +378,11 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
     if (const std::int32_t at = partial_[order_[p]]; at >= 0) std::fill_n(partials_.begin() + at, kAccumulatorLanes, T(0));
   for (std::int64_t row = 0; row < batch_rows_; row += block_rows_) {
     const std::int64_t rows = std::min(block_rows_, batch_rows_ - row);
+    if (lanes)
+      for (NodeId leaf : step.leaves) {
+        const TensorView<T> v = block_view(leaf, row, rows);
+        lanes->fold(v.data, v.shape.size());
+      }
     for (std::size_t p = step.begin; p < step.end; ++p) {
       const NodeId id = order_[p];
       const Node& n = g.node(id);

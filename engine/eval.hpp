@@ -101,6 +101,9 @@ template <class T> class Evaluation {
   struct Step {
     std::size_t begin, end;
     bool blocked;
+    // A chain's variables of the batch's rows that a run with lanes folds
+    // into them here, a block at a time, instead of in a pass of their own.
+    std::vector<NodeId> leaves{};
   };
 
   void plan_checks(std::span<const NodeId> roots);
@@ -131,6 +134,8 @@ template <class T> class Evaluation {
   // Per node: a uniform constant held as its one value (every reader
   // broadcasts its inputs).
   std::vector<bool> compact_;
+  // Per node: a variable folded a block at a time by a chain (Step::leaves).
+  std::vector<bool> chain_folded_;
   std::vector<Kernel<T>> kernel_;  // per node: its op's kernel at T (null for a leaf)
   // Per node: for a reduction that takes its input a block at a time, its op's
   // accumulator at T and the offset of its partial values in partials_ (else −1).

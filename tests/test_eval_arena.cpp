@@ -252,6 +252,29 @@ TEST(EvalArena, ANonFiniteValueMadeFiniteAgainIsStillReported) {
   }
 }
 
+// A variable of a batch is looked at by the chain that reads it, a block at a
+// time: an inf in its last block that equal() hides is still reported, as
+// the variable's element.
+TEST(EvalArena, AChainLooksAtTheVariablesItReads) {
+  Graph g;
+  const Expr x = variable(g, "x", Shape::matrix(kRows, kClasses));
+  const NodeId roots[] = {sum(equal(x, constant(g, Rational(1)))).id()};
+  Bindings<double> b;
+  for (std::int64_t k = 0; k < kRows * kClasses; ++k) b["x"].push_back(static_cast<double>(k % 5));
+  Evaluation<double> lean(g, roots, b, Keep::Roots);
+  EXPECT_GT(lean.block_rows(), 0);
+  EXPECT_FALSE(lean.nonfinite());
+  EXPECT_EQ(lean.scalar(roots[0]), static_cast<double>(kRows * kClasses / 5));
+  for (const double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    b["x"][(kRows - 1) * kClasses + 7] = bad;
+    lean.rerun(b);
+    ASSERT_TRUE(lean.nonfinite());
+    EXPECT_TRUE(std::isfinite(lean.scalar(roots[0])));
+    EXPECT_EQ(lean.nonfinite()->node, x.id());
+    EXPECT_EQ(lean.nonfinite()->element, (kRows - 1) * kClasses + 7);
+  }
+}
+
 // A constant is looked at once: on every later run it has the same value.
 // One beyond float's range is reported on every run, not only the first.
 TEST(EvalArena, AConstantBeyondThePrecisionIsReportedOnEveryRun) {
