@@ -124,7 +124,11 @@ struct Add {
 };
 struct Sub {
   template <class T> static T apply(const T& a, const T& b) { return a - b; }
-  static Contribs vjp(const VjpContext& c) { return {c.grad(), c.needs[1] ? -c.grad() : Expr{}}; }
+  // b̄ −= ḡ summed over b's broadcast axes first (−Σḡ, not Σ(−ḡ)): the
+  // negation then runs over b's elements, not over ḡ's.
+  static Contribs vjp(const VjpContext& c) {
+    return {c.grad(), c.needs[1] ? -sum_to(c.grad(), c.input(1).shape()) : Expr{}};
+  }
   static IndexExpr index_form(const IndexArgs& a) { return index::subtract(a.inputs[0], a.inputs[1]); }
 };
 struct Mul {
