@@ -257,9 +257,9 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       // A variable that is not a root is read where the bindings hold it.
       if (n.op == kVarOp && !pinned[id]) continue;
       if (!step.blocked || outside[id] || accumulates[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
-      if (!step.blocked || accumulates[id]) continue;
+      if (!step.blocked) continue;
       // Inside the chain, block buffers by liveness along the chain.
-      if (!outside[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
+      if (!outside[id] && !accumulates[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
       for (NodeId in : n.inputs())
         if (block_[in] >= 0 && last_reader[in] == p) block.give_back(block_[in]);
     }
