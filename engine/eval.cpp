@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 
 #include "engine/op.hpp"
@@ -123,6 +124,8 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
       compact_(g.size(), false),
       order_(topological_order(g, roots)) {
   plan_checks(roots);
+  source_.resize(g.size());
+  std::iota(source_.begin(), source_.end(), NodeId{0});
   kernel_.resize(g.size());
   accumulator_.resize(g.size());
   partial_.assign(g.size(), -1);
@@ -163,6 +166,21 @@ template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots
 
 template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) {
   const Graph& g = *graph_;
+  // A broadcast view that is not a root and whose readers all broadcast
+  // their inputs is not computed: its readers read its input (its source).
+  // Its value needs no look for inf and NaN of its own: where it needed one,
+  // its source gets it.
+  std::vector<bool> broadcast_readers(g.size(), true);
+  for (NodeId r : roots) broadcast_readers[r] = false;
+  for (NodeId id : order_)
+    if (!op_info(g.node(id).op).broadcasting)
+      for (NodeId in : g.node(id).inputs()) broadcast_readers[in] = false;
+  for (NodeId id : order_) {
+    const Node& n = g.node(id);
+    if (n.op == kVarOp || n.op == kConstOp || !op_info(n.op).broadcast_view || !broadcast_readers[id]) continue;
+    source_[id] = source_[n.in[0]];
+    if (checked_[id]) checked_[source_[id]] = true;
+  }
   // The batch: the rows of the largest row-wise value with more than one row.
   const auto row_wise = [&](NodeId id) {
     const Node& n = g.node(id);
@@ -233,7 +251,9 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   std::vector<std::size_t> last_reader(g.size(), 0);  // the last node reading it (position in order_)
   std::vector<bool> outside(g.size(), false);         // read by a later step
   for (std::size_t p = 0; p < order_.size(); ++p)
-    for (NodeId in : g.node(order_[p]).inputs()) {
+    for (NodeId read : g.node(order_[p]).inputs()) {
+      if (elided(order_[p])) break;
+      const NodeId in = source_[read];
       last_use[in] = std::max(last_use[in], step_of[order_[p]]);
       last_reader[in] = p;
       if (step_of[in] != step_of[order_[p]]) outside[in] = true;
@@ -245,8 +265,8 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   for (NodeId id : order_)
     compact_[id] = !pinned[id] && g.uniform_constant(id) != nullptr;
   for (NodeId id : order_)
-    if (!op_info(g.node(id).op).broadcasting)
-      for (NodeId in : g.node(id).inputs()) compact_[in] = false;
+    if (!elided(id) && !op_info(g.node(id).op).broadcasting)
+      for (NodeId in : g.node(id).inputs()) compact_[source_[in]] = false;
   BufferPlan whole, block;
   for (std::size_t s = 0; s < steps_.size(); ++s) {
     const Step& step = steps_[s];
@@ -255,17 +275,18 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       const Node& n = g.node(id);
       if (n.op == kConstOp) pinned[id] = true;
       // A variable that is not a root is read where the bindings hold it.
-      if (n.op == kVarOp && !pinned[id]) continue;
+      if ((n.op == kVarOp && !pinned[id]) || elided(id)) continue;
       if (!step.blocked || outside[id] || accumulates[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
       if (!step.blocked) continue;
       // Inside the chain, block buffers by liveness along the chain.
       if (!outside[id] && !accumulates[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
-      for (NodeId in : n.inputs())
-        if (block_[in] >= 0 && last_reader[in] == p) block.give_back(block_[in]);
+      for (NodeId read : n.inputs())
+        if (const NodeId in = source_[read]; block_[in] >= 0 && last_reader[in] == p) block.give_back(block_[in]);
     }
     for (std::size_t p = step.begin; p < step.end; ++p)
-      for (NodeId in : g.node(order_[p]).inputs())
-        if (!pinned[in] && last_use[in] == s && slot_[in] >= 0) whole.give_back(slot_[in]);
+      for (NodeId read : g.node(order_[p]).inputs())
+        if (const NodeId in = source_[read]; !pinned[in] && last_use[in] == s && slot_[in] >= 0)
+          whole.give_back(slot_[in]);
   }
   whole.allocate(data_);
   block.allocate(blocks_);
@@ -273,9 +294,9 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   // first such chain, a block at a time while the block is in the cache.
   for (Step& step : steps_)
     for (std::size_t p = step.begin; step.blocked && p < step.end; ++p)
-      for (NodeId in : g.node(order_[p]).inputs())
-        if (g.node(in).op == kVarOp && checked_[in] && !chain_folded_[in] && g.shape(in).rank == 2 &&
-            g.shape(in).rows() == batch_rows_) {
+      for (NodeId read : g.node(order_[p]).inputs())
+        if (const NodeId in = source_[read]; g.node(in).op == kVarOp && checked_[in] && !chain_folded_[in] &&
+                                             g.shape(in).rank == 2 && g.shape(in).rows() == batch_rows_) {
           step.leaves.push_back(in);
           chain_folded_[in] = true;
         }
@@ -310,6 +331,7 @@ template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool
       continue;
     }
     const NodeId id = order_[step.begin];
+    if (elided(id)) continue;
     run_node(id, bindings, first);
     const T* out = data_of(id);
     const std::int64_t size = view_[id].shape.size();
@@ -350,12 +372,13 @@ template <class T> void Evaluation<T>::run_node(NodeId id, const Bindings<T>& bi
   } else {
     TensorView<T> views[kMaxInputs];
     std::size_t count = 0;
-    for (NodeId in : n.inputs()) views[count++] = view_[in];
+    for (NodeId in : n.inputs()) views[count++] = view_[source_[in]];
     kernel_[id](g, id, std::span(views, count), n.shape, out);
   }
 }
 
-template <class T> TensorView<T> Evaluation<T>::block_view(NodeId id, std::int64_t row, std::int64_t rows) const {
+template <class T> TensorView<T> Evaluation<T>::block_view(NodeId read, std::int64_t row, std::int64_t rows) const {
+  const NodeId id = source_[read];
   const Shape& s = view_[id].shape;
   if (block_[id] >= 0) return {blocks_[block_[id]].data(), Shape::matrix(rows, s.cols())};
   const T* data = data_of(id);
@@ -386,6 +409,7 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
     for (std::size_t p = step.begin; p < step.end; ++p) {
       const NodeId id = order_[p];
       const Node& n = g.node(id);
+      if (elided(id)) continue;
       if (partial_[id] >= 0) {  // a reduction to one element: this block of its input
         const NodeId in = n.in[0];
         accumulator_[id].add(block_view(in, row, rows), row * g.shape(in).cols(), partials_.data() + partial_[id]);

@@ -136,6 +136,11 @@ template <class T> class Evaluation {
   std::vector<bool> compact_;
   // Per node: a variable folded a block at a time by a chain (Step::leaves).
   std::vector<bool> chain_folded_;
+  // Per node: the node whose value its readers read for it, itself unless it
+  // is a broadcast view (OpInfo::broadcast_view) that the lean plan leaves
+  // uncomputed, whose readers read its input's instead.
+  std::vector<NodeId> source_;
+  bool elided(NodeId id) const { return source_[id] != id; }
   std::vector<Kernel<T>> kernel_;  // per node: its op's kernel at T (null for a leaf)
   // Per node: for a reduction that takes its input a block at a time, its op's
   // accumulator at T and the offset of its partial values in partials_ (else −1).

@@ -114,6 +114,10 @@ struct OpInfo {
   // elementwise binary maps), so an input may be given in any shape that
   // broadcasts to it: the evaluator passes a uniform constant as one value.
   bool broadcasting = false;
+  // The result is input 0 broadcast to the result's shape (broadcast_to):
+  // where every reader is broadcasting, the lean evaluator gives the readers
+  // input 0 in its place and never computes the result.
+  bool broadcast_view = false;
   // Per input: a non-finite element of it makes some element of the result
   // non-finite (x + inf, log(inf), a sum over a NaN). False where one can
   // give a finite result (x / inf, exp(−inf), equal) and by default. The

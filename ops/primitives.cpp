@@ -270,11 +270,13 @@ OpIds register_all() {
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
                  Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId), IndexForm index_form,
-                 std::array<bool, kMaxInputs> keeps, bool broadcasting = false, AccumulatorTable accumulators = {}) {
+                 std::array<bool, kMaxInputs> keeps, bool broadcasting = false, AccumulatorTable accumulators = {},
+                 bool broadcast_view = false) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
-                        .kernels = k, .row_wise = true, .broadcasting = broadcasting, .keeps_nonfinite = keeps,
-                        .symbolic = symbolic, .index_form = index_form, .accumulators = accumulators});
+                        .kernels = k, .row_wise = true, .broadcasting = broadcasting,
+                        .broadcast_view = broadcast_view, .keeps_nonfinite = keeps, .symbolic = symbolic,
+                        .index_form = index_form, .accumulators = accumulators});
   };
   ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
                   symbolic_binary<Add>(), Add::index_form, kKeeps);
@@ -307,7 +309,8 @@ OpIds register_all() {
                  kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form, kNone);
   ids.broadcast = call(kBroadcast, 1, "x̄ += sum of ḡ over the broadcast axes", expand_shape<kBroadcast>,
                        BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(),
-                       &BroadcastTo::forward<sym::Value>, target_attr_text, BroadcastTo::index_form, kKeeps);
+                       &BroadcastTo::forward<sym::Value>, target_attr_text, BroadcastTo::index_form, kKeeps,
+                       /*broadcasting=*/false, /*accumulators=*/{}, /*broadcast_view=*/true);
   ids.equal = call(kEqual, 2, "not differentiable: no adjoint flows", broadcast_shape<kEqual>, nullptr,
                    binary_kernels<Equal>(), nullptr, nullptr, nullptr, kNone, /*broadcasting=*/true);
   ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
