@@ -140,8 +140,9 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   const Bits n_high = n - n_low;
   const V scale_low = std::bit_cast<V>((n_low + C::bias) << C::mantissa);
   const V scale_high = std::bit_cast<V>((n_high + C::bias) << C::mantissa);
-  const V y = (u * scale_high) * scale_low;
-  return x != x ? x : y;
+  // A NaN x passes the clamp's comparisons as it is and every step after,
+  // so y is NaN: no select for it.
+  return (u * scale_high) * scale_low;
 }
 
 }  // namespace detail
