@@ -149,19 +149,22 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
 }
 
 template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots) {
-  // A value is looked at when it is a leaf or a root, or when one of its
+  // A value is looked at when it is a leaf or a root, or when each of its
   // readers may turn a non-finite element into finite ones. Any other
-  // value's inf or NaN reaches a reader's value, and so on up to a value that
-  // is looked at: all are found without looking at every value.
+  // value's inf or NaN reaches the value of a reader that carries it on, and
+  // so on up to a value that is looked at: a run finds that there is one
+  // without looking at every value (and then looks at every value for the
+  // first).
   const Graph& g = *graph_;
-  for (NodeId r : roots) checked_[r] = true;
+  std::vector<bool> carried(g.size(), false);  // some reader carries its inf and NaN on
   for (NodeId id : order_) {
     const Node& n = g.node(id);
-    if (n.op == kVarOp || n.op == kConstOp) checked_[id] = true;
-    const OpInfo& info = op_info(n.op);
     for (std::size_t k = 0; k < n.arity; ++k)
-      if (!info.keeps_nonfinite[k] || n.shape.size() == 0) checked_[n.in[k]] = true;
+      if (op_info(n.op).keeps_nonfinite[k] && n.shape.size() > 0) carried[n.in[k]] = true;
   }
+  for (NodeId r : roots) checked_[r] = true;
+  for (NodeId id : order_)
+    if (g.node(id).op == kVarOp || g.node(id).op == kConstOp || !carried[id]) checked_[id] = true;
 }
 
 template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) {

@@ -258,6 +258,27 @@ TEST(EvalArena, ANonFiniteValueMadeFiniteAgainIsStillReported) {
   }
 }
 
+// A value that one reader hides (exp(−inf) is 0) and another carries on is
+// not looked at itself: its −inf reaches the other reader's value, and the
+// run reports the first node, as node by node.
+TEST(EvalArena, AValueHiddenByOneReaderIsFoundThroughAnother) {
+  Graph g;
+  const Expr x = variable(g, "x", Shape::matrix(kRows, kClasses));
+  const Expr logs = log(x);  // −inf at x = 0
+  const NodeId roots[] = {sum(exp(logs) * logs).id()};
+  Bindings<double> b;
+  for (std::int64_t k = 0; k < kRows * kClasses; ++k) b["x"].push_back(0.5 + static_cast<double>(k % 3));
+  Evaluation<double> lean(g, roots, b, Keep::Roots);
+  EXPECT_FALSE(lean.nonfinite());
+  b["x"][(kRows - 2) * kClasses + 4] = 0.0;
+  lean.rerun(b);
+  const Evaluation<double> all(g, roots, b);
+  ASSERT_TRUE(lean.nonfinite());
+  EXPECT_EQ(lean.nonfinite()->node, logs.id());
+  EXPECT_EQ(lean.nonfinite()->element, (kRows - 2) * kClasses + 4);
+  EXPECT_EQ(lean.nonfinite()->node, all.nonfinite()->node);
+}
+
 // A variable of a batch is looked at by the chain that reads it, a block at a
 // time: an inf in its last block that equal() hides is still reported, as
 // the variable's element.
