@@ -253,14 +253,15 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   std::vector<std::size_t> last_use(g.size(), 0);     // the last step reading a value
   std::vector<std::size_t> last_reader(g.size(), 0);  // the last node reading it (position in order_)
   std::vector<bool> outside(g.size(), false);         // read by a later step
-  for (std::size_t p = 0; p < order_.size(); ++p)
+  for (std::size_t p = 0; p < order_.size(); ++p) {
+    if (elided(order_[p])) continue;  // reads nothing: its readers read its source
     for (NodeId read : g.node(order_[p]).inputs()) {
-      if (elided(order_[p])) break;
       const NodeId in = source_[read];
       last_use[in] = std::max(last_use[in], step_of[order_[p]]);
       last_reader[in] = p;
       if (step_of[in] != step_of[order_[p]]) outside[in] = true;
     }
+  }
   std::vector<bool> pinned(g.size(), false);
   for (NodeId r : roots) pinned[r] = visible_[r] = outside[r] = true;
   // A uniform constant whose readers all broadcast their inputs is held as
