@@ -114,7 +114,8 @@ class BufferPlan {
 }  // namespace
 
 template <class T>
-Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep)
+Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep,
+                          Math math)
     : graph_(&g),
       slot_(g.size(), -1),
       block_(g.size(), -1),
@@ -132,7 +133,9 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
   chain_folded_.assign(g.size(), false);
   for (NodeId id : order_) {
     const OpId op = g.node(id).op;
-    if (op != kVarOp && op != kConstOp) kernel_[id] = op_info(op).template kernel<T>();
+    if (op == kVarOp || op == kConstOp) continue;
+    const OpInfo& info = op_info(op);
+    kernel_[id] = math == Math::Faithful ? info.template faithful_kernel<T>() : info.template kernel<T>();
   }
   if (keep == Keep::All) {
     data_.resize(order_.size());

@@ -57,6 +57,17 @@ enum class Keep {
   Roots,  // only the roots; intermediates share buffers planned by liveness
 };
 
+// How the primitive exp and log evaluate at float and double (at long double
+// and multiprecision there is one way: std's and Boost's).
+enum class Math {
+  // Correctly rounded (engine/math/crmath.hpp): every value the same on
+  // every machine and build, and the nearest to the truth.
+  CorrectlyRounded,
+  // Within 1 ulp (engine/math/faithful.hpp), the exp and log of the fused
+  // kernels: 2–3× faster, but a value may be the truth's other neighbour.
+  Faithful,
+};
+
 // In the lean mode, about this many elements make a block of rows: the
 // values of one block of a chain then stay in the core's cache from one node
 // to the next.
@@ -66,7 +77,8 @@ template <class T> class FiniteLanes;  // engine/eval.cpp
 
 template <class T> class Evaluation {
  public:
-  Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep = Keep::All);
+  Evaluation(const Graph& g, std::span<const NodeId> roots, const Bindings<T>& bindings, Keep keep = Keep::All,
+             Math math = Math::CorrectlyRounded);
 
   // Evaluates the same roots again at new bindings, in the same buffers (the
   // graph must not have changed). Constants are not converted again.

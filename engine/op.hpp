@@ -105,6 +105,10 @@ struct OpInfo {
   std::string (*attr_text)(const Graph&, NodeId) = nullptr;
   VjpRule vjp = nullptr;         // null: the op is not differentiable (its adjoint is zero)
   KernelTable kernels{};
+  // For the ops that evaluate exp or log: the forward kernel with the
+  // faithful ones (engine/math/faithful.hpp), which an Evaluation in
+  // Math::Faithful runs instead of `kernels`. Empty for the other ops.
+  KernelTable faithful_kernels{};
   // Row r of the result depends only on row r of each input that has the
   // result's rows (an input of one row is broadcast to every row), and the
   // kernel takes its sizes from `shape` and the inputs' views: true for the
@@ -136,6 +140,10 @@ struct OpInfo {
   AccumulatorTable accumulators{};
 
   template <class T> Kernel<T> kernel() const { return std::get<Kernel<T>>(kernels); }
+  template <class T> Kernel<T> faithful_kernel() const {
+    const Kernel<T> k = std::get<Kernel<T>>(faithful_kernels);
+    return k ? k : kernel<T>();
+  }
   template <class T> const Accumulator<T>& accumulator() const { return std::get<Accumulator<T>>(accumulators); }
 };
 

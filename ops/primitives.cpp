@@ -7,6 +7,7 @@
 
 #include "engine/index/index_expr.hpp"
 #include "engine/math/crmath.hpp"
+#include "engine/math/faithful.hpp"
 #include "engine/print.hpp"
 #include "ops/fused.hpp"
 #include "ops/kernels.hpp"
@@ -155,7 +156,8 @@ struct Neg {
   static Contribs vjp(const VjpContext& c) { return {-c.grad()}; }
   static IndexExpr index_form(const IndexArgs& a) { return index::negate(a.inputs[0]); }
 };
-// exp and log are correctly rounded at float and double (engine/math/crmath.hpp).
+// exp and log are correctly rounded at float and double (engine/math/crmath.hpp);
+// their faithful forms (engine/math/faithful.hpp) serve Math::Faithful.
 struct Exp {
   template <class T> static T apply(const T& x, const Graph&, NodeId) { return cr::exp_of(x); }
   template <class T> static void map(const T* x, T* out, std::int64_t n) { cr::exp_of(x, out, n); }
@@ -167,6 +169,12 @@ struct Log {
   template <class T> static void map(const T* x, T* out, std::int64_t n) { cr::log_of(x, out, n); }
   static Contribs vjp(const VjpContext& c) { return {c.grad() / c.input(0)}; }
   static IndexExpr index_form(const IndexArgs& a) { return index::log_of(a.inputs[0]); }
+};
+struct FaithfulExp {
+  template <class T> static void map(const T* x, T* out, std::int64_t n) { faithful::exp_of(x, out, n); }
+};
+struct FaithfulLog {
+  template <class T> static void map(const T* x, T* out, std::int64_t n) { faithful::log_of(x, out, n); }
 };
 struct Pow {
   // x^k by repeated squaring, so integer powers are as exact as products.
@@ -271,10 +279,10 @@ OpIds register_all() {
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
                  Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId), IndexForm index_form,
                  std::array<bool, kMaxInputs> keeps, bool broadcasting = false, AccumulatorTable accumulators = {},
-                 bool broadcast_view = false) {
+                 bool broadcast_view = false, KernelTable faithful = {}) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
-                        .kernels = k, .row_wise = true, .broadcasting = broadcasting,
+                        .kernels = k, .faithful_kernels = faithful, .row_wise = true, .broadcasting = broadcasting,
                         .broadcast_view = broadcast_view, .keeps_nonfinite = keeps, .symbolic = symbolic,
                         .index_form = index_form, .accumulators = accumulators});
   };
@@ -294,10 +302,12 @@ OpIds register_all() {
                          .symbolic = symbolic_unary<Neg>(), .index_form = Neg::index_form});
   // exp(−inf) is 0.
   ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>(),
-                 nullptr, Exp::index_form, kNone);
+                 nullptr, Exp::index_form, kNone, /*broadcasting=*/false, /*accumulators=*/{},
+                 /*broadcast_view=*/false, unary_kernels<FaithfulExp>());
   // log(inf) is inf, log(−inf) NaN.
   ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>(), symbolic_unary<Log>(),
-                 nullptr, Log::index_form, kKeeps);
+                 nullptr, Log::index_form, kKeeps, /*broadcasting=*/false, /*accumulators=*/{},
+                 /*broadcast_view=*/false, unary_kernels<FaithfulLog>());
   // x⁰ is 1 and inf⁻¹ is 0.
   ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), symbolic_unary<Pow>(),
                  exponent_attr_text, Pow::index_form, kNone);

@@ -49,6 +49,10 @@ const Unit kUnits[] = {
     // the vector units.
     {"engine/math/crmath.cpp", DDX_OPTIONS_ENGINE_MATH_CRMATH_CPP, "engine/math/crmath.cpp",
      {"x86-64-v3", "x86-64-v4"}},
+    // The same three clones; on baseline x86-64 the double log stays scalar
+    // (engine/math/vlog.hpp vectorizes there at float only).
+    {"engine/math/faithful.cpp", DDX_OPTIONS_ENGINE_MATH_FAITHFUL_CPP, "engine/math/faithful.cpp",
+     {"x86-64-v3", "x86-64-v4"}},
 };
 
 // One unit at one -march.

@@ -22,6 +22,7 @@
 #include <numbers>
 
 #include "engine/scalar.hpp"
+#include "engine/math/vector_clones.hpp"
 #include "engine/math/vexp.hpp"
 #include "engine/math/vlog.hpp"
 
@@ -461,20 +462,9 @@ float exp(float x) { return checked(x, ExpFloat{}, exp_slow<float>); }
 double log(double x) { return checked(x, LogDouble{log_table()}, log_slow<double>); }
 float log(float x) { return checked(x, LogFloat{log_table()}, log_slow<float>); }
 
-// Each array form is compiled for the baseline x86-64 and for the AVX2 and
-// AVX-512 levels (x86-64-v3 and v4), chosen at load time by the CPU; every
+// Each array form is compiled for each vector level (vector_clones.hpp); every
 // clone computes the same correctly rounded values. The tables are fetched
 // outside: the flattened clones must not inline the code that builds them.
-// (Clang, which builds the fuzzer, cannot combine the two attributes; there
-// the fast path is inlined by its always_inline.)
-#if defined(__clang__)
-#define DDX_VECTOR_CLONES
-#elif defined(__x86_64__) && !defined(__AVX2__)
-#define DDX_VECTOR_CLONES [[gnu::target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4"), gnu::flatten]]
-#else
-#define DDX_VECTOR_CLONES [[gnu::flatten]]
-#endif
-
 namespace {
 DDX_VECTOR_CLONES void exp_array(const ExpTable& t, const double* x, double* out, std::int64_t n) {
   map_checked(x, out, n, ExpDouble{t}, exp_slow<double>);

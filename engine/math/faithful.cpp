@@ -1,0 +1,43 @@
+// The array loops of engine/math/faithful.hpp, one clone per vector level.
+// `out` may be `x` itself: each element is read before it is written.
+#include "engine/math/faithful.hpp"
+
+#include <algorithm>
+
+#include "engine/math/vector_clones.hpp"
+#include "engine/math/vexp.hpp"
+#include "engine/math/vlog.hpp"
+
+namespace ddx::faithful {
+namespace {
+
+// out[i] = f(x[i]) in whole vectors: the elements past the last multiple of
+// kTail go through a local copy padded with ones (in both functions' range),
+// in a loop of a fixed kTail elements, so that a short array (a row of ten)
+// takes one vector pass instead of a scalar call per element.
+template <class T, class F> [[gnu::always_inline]] inline void map_whole_vectors(const T* x, T* out, std::int64_t n, F f) {
+  constexpr std::int64_t kTail = 16;  // a whole number of vectors at every level
+  const std::int64_t whole = n - n % kTail;
+  for (std::int64_t i = 0; i < whole; ++i) out[i] = f(x[i]);  // ddx:vectorized
+  if (whole == n) return;
+  alignas(64) T args[kTail], values[kTail];
+  std::fill(std::copy(x + whole, x + n, args), args + kTail, T(1));
+  for (std::int64_t i = 0; i < kTail; ++i) values[i] = f(args[i]);  // ddx:vectorized
+  std::copy(values, values + (n - whole), out + whole);
+}
+
+template <class T> DDX_VECTOR_CLONES void exp_array(const T* x, T* out, std::int64_t n) {
+  map_whole_vectors(x, out, n, [](T v) { return vexp::exp(v); });
+}
+template <class T> DDX_VECTOR_CLONES void log_array(const T* x, T* out, std::int64_t n) {
+  map_whole_vectors(x, out, n, [](T v) { return vexp::log(v); });
+}
+
+}  // namespace
+
+void exp(const float* x, float* out, std::int64_t n) { exp_array(x, out, n); }
+void exp(const double* x, double* out, std::int64_t n) { exp_array(x, out, n); }
+void log(const float* x, float* out, std::int64_t n) { log_array(x, out, n); }
+void log(const double* x, double* out, std::int64_t n) { log_array(x, out, n); }
+
+}  // namespace ddx::faithful

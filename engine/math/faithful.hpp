@@ -1,0 +1,36 @@
+// exp and log of arrays within 1 ulp at float and double: the vectorized
+// exp and log of engine/math/vexp.hpp and vlog.hpp, the ones the fused
+// kernels take. An Evaluation in Math::Faithful (engine/eval.hpp) evaluates
+// the primitive exp and log ops with these instead of the correctly rounded
+// ones of crmath.hpp: 2–3× faster, but a result may be the truth's other
+// neighbour, and which one may depend on the build (whether the machine
+// code fuses multiply–adds). Special values as std::exp and std::log.
+// At long double and multiprecision, the same as crmath.hpp's exp_of and
+// log_of (std's and Boost's).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/math/crmath.hpp"
+
+namespace ddx::faithful {
+
+void exp(const float* x, float* out, std::int64_t n);
+void exp(const double* x, double* out, std::int64_t n);
+void log(const float* x, float* out, std::int64_t n);
+void log(const double* x, double* out, std::int64_t n);
+
+template <class T> void exp_of(const T* x, T* out, std::int64_t n) {
+  if constexpr (cr::kCorrectlyRounded<T>)
+    faithful::exp(x, out, n);
+  else
+    cr::exp_of(x, out, n);
+}
+template <class T> void log_of(const T* x, T* out, std::int64_t n) {
+  if constexpr (cr::kCorrectlyRounded<T>)
+    faithful::log(x, out, n);
+  else
+    cr::log_of(x, out, n);
+}
+
+}  // namespace ddx::faithful
