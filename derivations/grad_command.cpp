@@ -28,7 +28,7 @@ template <class T>
 void evaluate(const Graph& g, const Gradient& gradient, const ExactBindings& bindings, GradResult& result) {
   std::vector<NodeId> roots{gradient.loss};
   roots.insert(roots.end(), gradient.gradients.begin(), gradient.gradients.end());
-  const Evaluation<T> ev(g, roots, round_bindings<T>(bindings));
+  const Evaluation<T> ev(g, roots, round_bindings<T>(bindings), Keep::All, result.math);
   if (ev.nonfinite()) result.nonfinite = explain_nonfinite(g, ev, *ev.nonfinite());
   result.value = format_scalar(ev.scalar(gradient.loss));
   for (std::size_t k = 0; k < gradient.gradients.size(); ++k)
@@ -210,6 +210,7 @@ GradSession grad_session(const GradRequest& request) {
 
   result.expression = request.expression;
   result.precision = request.precision;
+  result.math = request.math;
   with_scalar(request.precision,
               [&]<class T>(std::type_identity<T>) { evaluate<T>(g, session.gradient, bindings.values, result); });
   if (request.simplify) {
@@ -266,6 +267,7 @@ namespace {
 std::string render_text(const GradResult& r) {
   std::string out = fmt::format("Expression: {}\n", r.expression);
   out += fmt::format("Precision:  {}\n", describe(r.precision));
+  if (r.math == Math::Faithful) out += "Math:       faithful exp and log (within 1 ulp, not correctly rounded)\n";
   out += fmt::format("Value:      {}\n", r.value);
   out += "Gradient (reverse mode)\n";
   for (const VariableGradient& v : r.gradients) out += fmt::format("  ∂/∂{} = [{}]\n", v.name, join(v.values));
@@ -291,6 +293,7 @@ nlohmann::ordered_json render_json(const GradResult& r) {
   nlohmann::ordered_json j;
   j["expression"] = r.expression;
   j["precision"] = std::string(name_of(r.precision));
+  j["math"] = r.math == Math::Faithful ? "faithful" : "correctly-rounded";
   j["value"] = r.value;
   j["gradient"] = nlohmann::ordered_json::object();
   for (const VariableGradient& v : r.gradients) j["gradient"][v.name] = v.values;

@@ -22,6 +22,7 @@ struct GradRequest {
   std::string wrt;                       // "z" or "z,y"
   std::string at;                        // "z=[2,1,0.1]; y=[0,0,1]"
   Precision precision = Precision::Double;
+  Math math = Math::CorrectlyRounded;    // how exp and log evaluate at float and double
   bool simplify = false;
   std::vector<std::string> assumptions;  // "sum(y)=1"; only with simplify
 };
@@ -39,6 +40,7 @@ struct VariableGradient {
 struct GradResult {
   std::string expression;
   Precision precision = Precision::Double;
+  Math math = Math::CorrectlyRounded;
   std::string value;
   std::vector<VariableGradient> gradients;
   bool simplified = false;

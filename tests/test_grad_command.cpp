@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "engine/eval.hpp"
+#include "engine/math/crmath.hpp"
+#include "engine/math/vexp.hpp"
 #include "engine/parser.hpp"
 #include "ops/composites.hpp"
 #include "run_ddx.hpp"
@@ -108,7 +113,47 @@ TEST(GradCommand, NonFiniteValuesAreExplained) {
   EXPECT_NE(result.nonfinite->find("exp(z)"), std::string::npos) << *result.nonfinite;
 }
 
+// A float whose exp the faithful function rounds to the truth's other
+// neighbour (found, not assumed: the search fails the test when none).
+float argument_where_exp_modes_differ() {
+  for (float x = 0.5f; x < 2.0f; x = std::nextafter(x, 2.0f))
+    if (vexp::exp(x) != cr::exp(x)) return x;
+  ADD_FAILURE() << "no float in [0.5, 2) where the faithful and the correctly rounded exp differ";
+  return 1.0f;
+}
+
+TEST(GradCommand, MathFaithfulEvaluatesExpWithTheFaithfulFunction) {
+  const float x = argument_where_exp_modes_differ();
+  GradRequest r;
+  r.expression = "exp(x)";
+  r.wrt = "x";
+  r.at = fmt::format("x={:.9g}", x);
+  r.precision = Precision::Float;
+  const GradResult rounded = run_grad(r);
+  r.math = Math::Faithful;
+  const GradResult faithful = run_grad(r);
+  // d exp(x)/dx = exp(x): the value and the gradient are the node's value.
+  EXPECT_EQ(std::stof(rounded.value), cr::exp(x));
+  EXPECT_EQ(std::stof(rounded.gradients[0].values[0]), cr::exp(x));
+  EXPECT_EQ(std::stof(faithful.value), vexp::exp(x));
+  EXPECT_EQ(std::stof(faithful.gradients[0].values[0]), vexp::exp(x));
+  EXPECT_EQ(render_json(rounded)["math"], "correctly-rounded");
+  EXPECT_EQ(render_json(faithful)["math"], "faithful");
+  EXPECT_EQ(render_text(rounded).find("Math:"), std::string::npos);
+  EXPECT_NE(render_text(faithful).find("Math:       faithful"), std::string::npos);
+}
+
 using ddx::testing::run_ddx;
+
+TEST(GradCli, MathOption) {
+  const auto faithful = run_ddx("grad --wrt z --at 'z=[2,1,0.1]; y=[0,0,1]' --precision float --math faithful --json "
+                                "-- '-sum(y*log(softmax(z)))'");
+  EXPECT_EQ(faithful.status, 0) << faithful.output;
+  EXPECT_NE(faithful.output.find("\"math\": \"faithful\""), std::string::npos) << faithful.output;
+  const auto unknown = run_ddx("grad --wrt z --at 'z=[2,1,0.1]' --math fast 'sum(z)'");
+  EXPECT_EQ(unknown.status, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("--math"), std::string::npos) << unknown.output;
+}
 
 TEST(GradCli, ExitStatuses) {
   const auto ok = run_ddx("grad --wrt z --at 'z=[2,1,0.1]; y=[0,0,1]' --json -- '-sum(y*log(softmax(z)))'");
