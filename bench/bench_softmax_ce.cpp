@@ -8,6 +8,9 @@
 //             stable_softmax_cross_entropy(z, onehot(labels)): the max-shift
 //             (its max a constant for differentiation), then z − m −
 //             log Σ exp(z − m): one exp per element and one log per row;
+//   ComposedFaithful, StableComposedFaithful  the same two graphs evaluated
+//             with Math::Faithful: exp and log within 1 ulp, the fused
+//             kernels' own, instead of correctly rounded;
 //   Fused     fused::cross_entropy_class over the batch, with the gradient
 //             (the graph's fused op runs fused::cross_entropy, the same row
 //             passes reading a dense target row instead of an index; labels
@@ -79,7 +82,7 @@ template <class T> void BM_Bound(benchmark::State& state) {
   report(state, batch);
 }
 
-template <class T, bool Stable> void composed(benchmark::State& state) {
+template <class T, bool Stable, ddx::Math Math = ddx::Math::CorrectlyRounded> void composed(benchmark::State& state) {
   using namespace ddx;
   Batch<T> batch(state.range(0), state.range(1));
   Graph g;
@@ -103,7 +106,7 @@ template <class T, bool Stable> void composed(benchmark::State& state) {
   bindings["z"] = batch.z;
   auto& y = bindings["labels"];
   for (std::int64_t label : batch.labels) y.push_back(static_cast<T>(label));
-  Evaluation<T> ev(g, roots, bindings, Keep::Roots);
+  Evaluation<T> ev(g, roots, bindings, Keep::Roots, Math);
   for (auto _ : state) {
     ev.rerun(bindings);
     benchmark::DoNotOptimize(ev.value(roots[1]).data());
@@ -116,6 +119,10 @@ template <class T, bool Stable> void composed(benchmark::State& state) {
 
 template <class T> void BM_Composed(benchmark::State& state) { composed<T, false>(state); }
 template <class T> void BM_StableComposed(benchmark::State& state) { composed<T, true>(state); }
+template <class T> void BM_ComposedFaithful(benchmark::State& state) { composed<T, false, ddx::Math::Faithful>(state); }
+template <class T> void BM_StableComposedFaithful(benchmark::State& state) {
+  composed<T, true, ddx::Math::Faithful>(state);
+}
 
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"B", "n"});
@@ -131,5 +138,9 @@ BENCHMARK_TEMPLATE(BM_Composed, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_Composed, double)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_StableComposed, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_StableComposed, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_ComposedFaithful, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_ComposedFaithful, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_StableComposedFaithful, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_StableComposedFaithful, double)->Apply(shapes);
 
 }  // namespace

@@ -90,7 +90,7 @@ def main():
         ddx = run_bench.load(args.ddx_json)
     else:
         binary = args.binary or run_bench.build(args.build_dir)
-        ddx = run_bench.run(binary, args.repetitions, "BM_(Fused|Composed)")
+        ddx = run_bench.run(binary, args.repetitions, "BM_(Fused|Composed)<")
     shapes = run_bench.shapes(ddx)
     theirs = pytorch_times(torch, args.repetitions, shapes)
 

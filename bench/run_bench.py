@@ -3,7 +3,9 @@
 with repetitions and prints, per shape and precision, the median time per
 element of the bound, the fused kernel, the composed graph and the stable
 composed graph, and the ratios fused/bound (target <= 1.5), composed/fused and
-stable/fused (target <= 3).
+stable/fused (target <= 3); then the two composed graphs again evaluated with
+faithful exp and log (Math::Faithful, the fused kernel's own) and their
+ratios to fused.
 
 Usage: bench/run_bench.py [--build-dir DIR | --binary PATH] [--repetitions N]
                           [--filter REGEX] [--json FILE]
@@ -101,6 +103,18 @@ def print_table(ns):
                   f" {fmt(stable):>8} {fmt(ratio(fused, bound)):>11} {fmt(ratio(composed, fused)):>14}"
                   f" {fmt(ratio(stable, fused)):>12}")
     print("targets: fused/bound <= 1.5, composed/fused <= 3 (stable: the stable composed graph)")
+    if not any(kind.endswith("faithful") for (kind, _, _, _) in ns):
+        return
+    print()
+    print("with faithful exp and log (Math::Faithful: within 1 ulp, the fused kernel's own exp and log)")
+    print(f"{'shape':>12} {'precision':>9} {'fused':>8} {'composed':>9} {'stable':>8}"
+          f" {'composed/fused':>14} {'stable/fused':>12}   (ns per element, medians)")
+    for precision in PRECISIONS:
+        for rows, classes in shapes(ns):
+            fused, composed, stable = (ns.get((kind, precision, rows, classes))
+                                       for kind in ("fused", "composedfaithful", "stablecomposedfaithful"))
+            print(f"{f'{rows}x{classes}':>12} {precision:>9} {fmt(fused):>8} {fmt(composed):>9} {fmt(stable):>8}"
+                  f" {fmt(ratio(composed, fused)):>14} {fmt(ratio(stable, fused)):>12}")
 
 
 def main():
