@@ -64,7 +64,8 @@ enum class Math {
   // every machine and build, and the nearest to the truth.
   CorrectlyRounded,
   // Within 1 ulp (engine/math/faithful.hpp), the exp and log of the fused
-  // kernels: 2–3× faster, but a value may be the truth's other neighbour.
+  // kernels: an exp over an array about 3× (float) and 2.6× (double)
+  // faster, but a value may be the truth's other neighbour.
   Faithful,
 };
 
