@@ -117,7 +117,22 @@ template <class T> class Evaluation {
     // A chain's variables of the batch's rows that a run with lanes folds
     // into them here, a block at a time, instead of in a pass of their own.
     std::vector<NodeId> leaves{};
+    std::int32_t call = -1;  // one op node: its entry in calls_
   };
+  // An op node run on its whole value, resolved when the plan is made: its
+  // kernel, its buffer and shape, the nodes whose views it reads (source_),
+  // and whether a run with lanes folds its value.
+  struct Call {
+    Kernel<T> kernel;
+    NodeId id;
+    T* out;
+    Shape shape;
+    std::int64_t size;
+    std::uint32_t count;
+    std::array<NodeId, kMaxInputs> inputs;
+    bool fold;
+  };
+  std::vector<Call> calls_;
 
   void plan_checks(std::span<const NodeId> roots);
   void plan_lean(std::span<const NodeId> roots);
@@ -125,7 +140,8 @@ template <class T> class Evaluation {
   // One pass over the steps; with lanes, non-finite values are only noted
   // there, else the first node producing one is found.
   void execute(const Bindings<T>& bindings, bool first, FiniteLanes<T>* lanes);
-  void run_node(NodeId id, const Bindings<T>& bindings, bool first);
+  // A variable (its view, or a copy into its buffer) or a constant.
+  void run_leaf(NodeId id, const Bindings<T>& bindings, bool first);
   void run_blocks(const Step& step, FiniteLanes<T>* lanes);
   TensorView<T> block_view(NodeId id, std::int64_t row, std::int64_t rows) const;
   const T* data_of(NodeId id) const { return view_[id].data; }
