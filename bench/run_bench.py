@@ -92,29 +92,31 @@ def fmt(x, digits=3):
     return "-" if x is None else f"{x:.{digits}g}"
 
 
-def print_table(ns):
-    print(f"{'shape':>12} {'precision':>9} {'bound':>8} {'fused':>8} {'composed':>9} {'stable':>8}"
-          f" {'fused/bound':>11} {'composed/fused':>14} {'stable/fused':>12}   (ns per element, medians)")
+def print_rows(ns, times, ratios):
+    """One row per precision and shape: the medians of the benchmark kinds in
+    `times` (column title -> kind) and the ratios in `ratios` (column title ->
+    the titles of the numerator and the denominator)."""
+    widths = {title: max(8, len(title)) for title in list(times) + list(ratios)}
+    print(f"{'shape':>12} {'precision':>9} " + " ".join(f"{t:>{widths[t]}}" for t in list(times) + list(ratios))
+          + "   (ns per element, medians)")
     for precision in PRECISIONS:
         for rows, classes in shapes(ns):
-            bound, fused, composed, stable = (ns.get((kind, precision, rows, classes))
-                                              for kind in ("bound", "fused", "composed", "stablecomposed"))
-            print(f"{f'{rows}x{classes}':>12} {precision:>9} {fmt(bound):>8} {fmt(fused):>8} {fmt(composed):>9}"
-                  f" {fmt(stable):>8} {fmt(ratio(fused, bound)):>11} {fmt(ratio(composed, fused)):>14}"
-                  f" {fmt(ratio(stable, fused)):>12}")
+            value = {t: ns.get((kind, precision, rows, classes)) for t, kind in times.items()}
+            value.update({t: ratio(value[a], value[b]) for t, (a, b) in ratios.items()})
+            print(f"{f'{rows}x{classes}':>12} {precision:>9} "
+                  + " ".join(f"{fmt(value[t]):>{widths[t]}}" for t in list(times) + list(ratios)))
+
+
+def print_table(ns):
+    ratios = {"composed/fused": ("composed", "fused"), "stable/fused": ("stable", "fused")}
+    print_rows(ns, {"bound": "bound", "fused": "fused", "composed": "composed", "stable": "stablecomposed"},
+               {"fused/bound": ("fused", "bound"), **ratios})
     print("targets: fused/bound <= 1.5, composed/fused <= 3 (stable: the stable composed graph)")
     if not any(kind.endswith("faithful") for (kind, _, _, _) in ns):
         return
     print()
     print("with faithful exp and log (Math::Faithful: within 1 ulp, the fused kernel's own exp and log)")
-    print(f"{'shape':>12} {'precision':>9} {'fused':>8} {'composed':>9} {'stable':>8}"
-          f" {'composed/fused':>14} {'stable/fused':>12}   (ns per element, medians)")
-    for precision in PRECISIONS:
-        for rows, classes in shapes(ns):
-            fused, composed, stable = (ns.get((kind, precision, rows, classes))
-                                       for kind in ("fused", "composedfaithful", "stablecomposedfaithful"))
-            print(f"{f'{rows}x{classes}':>12} {precision:>9} {fmt(fused):>8} {fmt(composed):>9} {fmt(stable):>8}"
-                  f" {fmt(ratio(composed, fused)):>14} {fmt(ratio(stable, fused)):>12}")
+    print_rows(ns, {"fused": "fused", "composed": "composedfaithful", "stable": "stablecomposedfaithful"}, ratios)
 
 
 def main():

@@ -150,7 +150,7 @@ struct GradCommand {
   ddx::GradRequest request;
   std::string file;  // --file: the expression is read from here
   std::string precision = "double";
-  std::string math = "correctly-rounded";
+  std::string math{name_of(ddx::Math::CorrectlyRounded)};
   bool json = false;
 };
 
@@ -158,7 +158,7 @@ int run_grad(GradCommand& o, bool expression_given) {
   using namespace ddx;
   o.request.expression = command_expression("grad", o.request.expression, expression_given, o.file);
   o.request.precision = parse_precision(o.precision);
-  o.request.math = o.math == "faithful" ? Math::Faithful : Math::CorrectlyRounded;
+  o.request.math = o.math == name_of(Math::Faithful) ? Math::Faithful : Math::CorrectlyRounded;
   const GradResult result = ddx::run_grad(o.request);
   if (o.json) std::cout << render_json(result).dump(2) << "\n";
   else std::cout << render_text(result);
@@ -271,8 +271,9 @@ int main(int argc, char** argv) {
   grad->add_option("--math", gr.math,
                    "How exp and log evaluate at float and double: correctly-rounded, or faithful (within 1 ulp, "
                    "the fused ops' own, faster)")
-      ->check(CLI::IsMember({"correctly-rounded", "faithful"}))
-      ->default_str("correctly-rounded");
+      ->check(CLI::IsMember({std::string(ddx::name_of(ddx::Math::CorrectlyRounded)),
+                             std::string(ddx::name_of(ddx::Math::Faithful))}))
+      ->default_str(gr.math);
   grad->add_flag("--simplify", gr.request.simplify, "Also print the gradient simplified symbolically");
   grad->add_option("--assume", gr.request.assumptions, "With --simplify: an equation such as \"sum(y)=1\" (repeatable)")
       ->allow_extra_args(false);

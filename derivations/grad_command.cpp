@@ -293,7 +293,7 @@ nlohmann::ordered_json render_json(const GradResult& r) {
   nlohmann::ordered_json j;
   j["expression"] = r.expression;
   j["precision"] = std::string(name_of(r.precision));
-  j["math"] = r.math == Math::Faithful ? "faithful" : "correctly-rounded";
+  j["math"] = std::string(name_of(r.math));
   j["value"] = r.value;
   j["gradient"] = nlohmann::ordered_json::object();
   for (const VariableGradient& v : r.gradients) j["gradient"][v.name] = v.values;

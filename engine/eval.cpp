@@ -155,7 +155,8 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
     const NodeId id = order_[step.begin];
     const Node& n = g.node(id);
     if (elided(id) || n.op == kVarOp || n.op == kConstOp) continue;
-    Call c{kernel_[id], id, data_[slot_[id]].data(), n.shape, view_[id].shape.size(), 0, {}, checked_[id] && !chain_folded_[id]};
+    Call c{.kernel = kernel_[id], .id = id, .out = data_[slot_[id]].data(), .shape = n.shape, .count = 0,
+           .inputs = {}, .fold = checked_[id] && !chain_folded_[id]};
     for (NodeId in : n.inputs()) c.inputs[c.count++] = source_[in];
     step.call = static_cast<std::int32_t>(calls_.size());
     calls_.push_back(c);
@@ -364,7 +365,7 @@ template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool
       TensorView<T> views[kMaxInputs];
       for (std::uint32_t k = 0; k < c.count; ++k) views[k] = view_[c.inputs[k]];
       c.kernel(*graph_, c.id, std::span(views, c.count), c.shape, c.out);
-      look(c.id, c.out, c.size, c.fold);
+      look(c.id, c.out, c.shape.size(), c.fold);
       continue;
     }
     const NodeId id = order_[step.begin];

@@ -18,10 +18,12 @@
 // value it reduces is never held whole.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/graph.hpp"
@@ -68,6 +70,8 @@ enum class Math {
   // faster, but a value may be the truth's other neighbour.
   Faithful,
 };
+// "correctly-rounded", "faithful": the names the command line and JSON use.
+inline std::string_view name_of(Math m) { return m == Math::Faithful ? "faithful" : "correctly-rounded"; }
 
 // In the lean mode, about this many elements make a block of rows: the
 // values of one block of a chain then stay in the core's cache from one node
@@ -127,7 +131,6 @@ template <class T> class Evaluation {
     NodeId id;
     T* out;
     Shape shape;
-    std::int64_t size;
     std::uint32_t count;
     std::array<NodeId, kMaxInputs> inputs;
     bool fold;
