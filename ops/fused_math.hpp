@@ -22,9 +22,10 @@
 //
 // For float and double the row loops run on the vectorized exp and log1p of
 // engine/math/vexp.hpp and vlog.hpp, in three passes: the max; exp stored
-// (in the output) and summed; the scale. exp runs once per element; short rows
-// go a vector's width of rows at a time, one row per lane, and a long row's
-// max is read during the previous row's exp pass (over_rows). The sums use one
+// (in the output) and summed; the scale. exp runs once per element; short
+// rows go a vector's width of rows at a time, one row per lane, and a long
+// row's max is read during the previous row's exp pass and its scale done
+// during the next row's (over_rows). The sums use one
 // accumulator per vector lane (so the loop vectorizes without reassociating
 // flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
 // s is still Σ_{j≠k} eⱼ with no 1 ever added to the small terms.
@@ -45,6 +46,34 @@ namespace ddx::fused {
 
 // Float and double take the vectorized row loops.
 template <class T> inline constexpr bool kVectorized = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+// A GCC vector of floats or doubles: the explicit lanes of the row loops.
+template <class T> inline constexpr bool kLaneVector = false;
+template <class T>
+  requires(!std::is_class_v<T> && !std::is_pointer_v<T> && requires(T v) { v[0]; })
+inline constexpr bool kLaneVector<T> = kVectorized<std::remove_cvref_t<decltype(std::declval<T>()[0])>>;
+
+// e / d from rcp = 1/d (rounded to nearest). With a fused multiply–add the
+// quotient q = e·rcp is within an ulp, the residual e − q·d is exact, and one
+// correction step q + residual·rcp rounds to the correctly rounded e / d (for
+// results in the normal range): three multiply–adds instead of a division,
+// and the same value. T may be a GCC vector of floats or doubles (lane by
+// lane, the same values).
+template <class T> [[gnu::always_inline]] inline T divide(const T& e, const T& d, const T& rcp) {
+#if defined(__FMA__)
+  if constexpr (kVectorized<T> || kLaneVector<T>) {
+    const T q = e * rcp;
+    return vexp::detail::mul_add(vexp::detail::mul_add(-q, d, e), rcp, q);
+  }
+#endif
+  (void)rcp;
+  return e / d;
+}
+
+// scale·eⱼ/(1 + s) from rcp = 1/(1 + s): a probability times scale.
+template <class T> [[gnu::always_inline]] inline T scaled_quotient(const T e, const T d, const T rcp, const T scale) {
+  return scale * divide(e, d, rcp);
+}
 
 namespace detail {
 
@@ -115,17 +144,35 @@ template <class T> [[gnu::always_inline]] inline void tally(T& off_max, T& at_ma
   at_max += at_max_term(zj, a);
 }
 
+// The exps of a row (n of them, as the row exp_sums runs on) still to be
+// scaled to scale·eⱼ/d, rcp = 1/d (what Normalised asks for).
+template <class T> struct Unscaled {
+  T* __restrict e;
+  T d, rcp, scale;
+};
+
+// That scaling in a pass of its own.
+template <class T> [[gnu::always_inline]] inline void scale_row(const Unscaled<T> row, std::int64_t n) {
+  const T d = row.d, rcp = row.rcp, scale = row.scale;  // locals: e may alias what row came from
+  for (std::int64_t j = 0; j < n; ++j) row.e[j] = scaled_quotient(row.e[j], d, rcp, scale);
+}
+
 // With next not null (the next row, n values), also *next_max = max next,
 // read in the same loop: the next row's max pass then costs no pass of its
-// own (the exp loop has room for a load and a max per vector).
+// own (the exp loop has room for a load and a max per vector). With previous
+// not null, the previous row's exps are scaled in the same loop: a pass of
+// their own is bound by its stores, and here they share the loop with the
+// exps' arithmetic.
 template <Exps Mode, class T>
 ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int64_t n,
-                    const T* __restrict next = nullptr, T* next_max = nullptr) {
+                    const T* __restrict next = nullptr, T* next_max = nullptr,
+                    const Unscaled<T>* previous = nullptr) {
   constexpr int L = kLanes<T>;
   ExpSums<T> sums;
   if (n < L) {  // each lane would hold one term: the same sum, in the same order
     for (std::int64_t j = 0; j < n; ++j) tally(sums.off_max, sums.at_max, z[j], a, exp_at<Mode>(z, a, e, j));
     if (next) *next_max = row_max(next, n);
+    if (previous) scale_row(*previous, n);
     return sums;
   }
   // The lanes as explicit vectors: GCC's own vectorization of exp_at in this
@@ -141,7 +188,9 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   // for now (1 KB ahead: 5–9% faster at 1024×32000 than the hardware's
   // prefetch alone, with z, e and the next row in three streams).
   constexpr std::int64_t kAhead = 1024 / sizeof(T);
-  Lanes off{}, at{}, top;
+  Lanes off{}, at{}, top, d{}, rcp{}, scale{};
+  T* __restrict unscaled = previous ? previous->e : nullptr;
+  if (previous) d += previous->d, rcp += previous->rcp, scale += previous->scale;
   std::int64_t j = 0;
   if (next) top = load(next);
   for (; j + L <= n; j += L) {
@@ -154,12 +203,19 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       vexp::exp_nonpositive_lanes(x);
       if constexpr (Mode == Exps::Store) std::memcpy(e + j, &x, sizeof x);
     }
-    off += off_max_term(zj, a, x);
-    at += at_max_term(zj, a);
+    // off_max_term and at_max_term as selects of the sums: GCC makes each a
+    // masked addition, where adding a select of the term costs a blend too.
+    const auto at_max = zj == a;
+    off = at_max ? off : off + x;
+    at = at_max ? at + T(1) : at;
     if (next) {
       __builtin_prefetch(next + std::min(j + kAhead, n - 1));
       const Lanes v = load(next + j);
       top = v > top ? v : top;
+    }
+    if (unscaled) {
+      const Lanes q = scaled_quotient(load(unscaled + j), d, rcp, scale);
+      std::memcpy(unscaled + j, &q, sizeof q);
     }
   }
   if (next) {
@@ -171,6 +227,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
     const T x = exp_at<Mode>(z, a, e, j);
     off[l] += off_max_term(z[j], a, x);
     at[l] += at_max_term(z[j], a);
+    if (unscaled) unscaled[j] = scaled_quotient(unscaled[j], previous->d, previous->rcp, previous->scale);
   }
   for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
   return sums;
@@ -260,27 +317,6 @@ template <class T> std::int64_t arg_max(const T* z, std::int64_t n) {
   return k;
 }
 
-// e / d from rcp = 1/d (rounded to nearest). With a fused multiply–add the
-// quotient q = e·rcp is within an ulp, the residual e − q·d is exact, and one
-// correction step q + residual·rcp rounds to the correctly rounded e / d (for
-// results in the normal range): three multiply–adds instead of a division,
-// and the same value.
-template <class T> T divide(const T& e, const T& d, const T& rcp) {
-#if defined(__FMA__)
-  if constexpr (kVectorized<T>) {
-    const T q = e * rcp;
-    return vexp::detail::mul_add(vexp::detail::mul_add(-q, d, e), rcp, q);
-  }
-#endif
-  (void)rcp;
-  return e / d;
-}
-
-// scale·eⱼ/(1 + s) from rcp = 1/(1 + s): a probability times scale.
-template <class T> [[gnu::always_inline]] inline T scaled_quotient(const T e, const T d, const T rcp, const T scale) {
-  return scale * divide(e, d, rcp);
-}
-
 // How over_rows leaves the exps it keeps: as they are (no Normalised), or as
 // probabilities times scale, scale·eⱼ/(1 + s), written while the rows are
 // still in vector lanes. RowSums then also holds rcp = 1/(1 + s) and, with
@@ -304,14 +340,22 @@ template <class T> struct RowSums {
 
 namespace detail {
 
-// Normalised on one row's exps e in place (after its sums, before finish).
+// What Normalised asks of row r's exps e (after its sums, before finish):
+// sums.at_label and sums.rcp set, and the scaling still to do.
+template <class T>
+[[gnu::always_inline]] inline Unscaled<T> to_normalise(T* e, std::int64_t r, RowSums<T>& sums,
+                                                      const Normalised<T>& how) {
+  if (how.labels) sums.at_label = e[how.labels[r]];
+  const T d = T(1) + sums.s, rcp = T(1) / d;
+  sums.rcp = rcp;
+  return {e, d, rcp, how.scale};
+}
+
+// Normalised on one row's exps e in place.
 template <class T>
 [[gnu::always_inline]] inline void normalise(T* e, std::int64_t n, std::int64_t r, RowSums<T>& sums,
                                            const Normalised<T>& how) {
-  if (how.labels) sums.at_label = e[how.labels[r]];
-  const T d = T(1) + sums.s, rcp = T(1) / d, scale = how.scale;  // locals: e may alias sums and how
-  sums.rcp = rcp;
-  for (std::int64_t j = 0; j < n; ++j) e[j] = scaled_quotient(e[j], d, rcp, scale);
+  scale_row(to_normalise(e, r, sums, how), n);
 }
 
 // finish(r, sums, e), its result (if it has one) added to total.
@@ -456,17 +500,33 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
       detail::over_row_blocks(z, grouped, rows, n, exps, how, finish, total);
       return total;
     }
+    // A row's exps, when Normalised, are scaled in the next row's exp loop,
+    // and it is finished after that loop (the last row on its own).
     T max = rows > 0 ? detail::row_max(z, n) : T(0);
+    RowSums<T> waiting;  // the row before r, when it waits for its scaling
+    detail::Unscaled<T> unscaled;
     for (std::int64_t r = 0; r < rows; ++r) {
       const T* zr = z + r * n;
       T* e = exps ? exps + r * n : nullptr;
+      const bool waits = e && how && r > 0;
       RowSums<T> sums;
       sums.max = max;
       const T* next = r + 1 < rows ? zr + n : nullptr;
-      sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next, &max).s()
+      sums.s = e ? detail::exp_sums<detail::Exps::Store>(zr, sums.max, e, n, next, &max, waits ? &unscaled : nullptr)
+                       .s()
                  : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next, &max).s();
+      if (waits) detail::finish_row(finish, total, r - 1, waiting, unscaled.e);
       sums.log1p_s = log1p_of(sums.s);
-      detail::end_row(finish, total, r, sums, e, n, e ? how : nullptr);
+      if (e && how) {
+        unscaled = detail::to_normalise(e, r, sums, *how);
+        waiting = sums;
+      } else {
+        detail::end_row(finish, total, r, sums, e, n, static_cast<const Normalised<T>*>(nullptr));
+      }
+    }
+    if (exps && how && rows > 0) {
+      detail::scale_row(unscaled, n);
+      detail::finish_row(finish, total, rows - 1, waiting, unscaled.e);
     }
   } else {
     using boost::multiprecision::exp;
