@@ -138,10 +138,15 @@ template <class V, class T> [[gnu::always_inline]] inline V at_max_term(const V 
   return zj == a ? vexp::detail::splat<V>(T(1)) : vexp::detail::splat<V>(T(0));
 }
 
-// One exp into a lane's sums.
-template <class T> [[gnu::always_inline]] inline void tally(T& off_max, T& at_max, const T zj, const T a, const T x) {
-  off_max += off_max_term(zj, a, x);
-  at_max += at_max_term(zj, a);
+// One exp into a lane's sums (or lane by lane into a GCC vector of sums):
+// off_max_term and at_max_term added as selects of the sums, which GCC makes
+// masked additions (adding a select of the term costs a blend too). The same
+// sums, since off_max + 0 = off_max for the sum of non-negative terms.
+template <class V, class T>
+[[gnu::always_inline]] inline void tally(V& off_max, V& at_max, const V zj, const T a, const V x) {
+  const auto at_a = zj == a;
+  off_max = at_a ? off_max : off_max + x;
+  at_max = at_a ? at_max + T(1) : at_max;
 }
 
 // The exps of a row (n of them, as the row exp_sums runs on) still to be
@@ -205,11 +210,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       vexp::exp_nonpositive_lanes(x);
       if constexpr (Mode == Exps::Store) std::memcpy(e + j, &x, sizeof x);
     }
-    // off_max_term and at_max_term as selects of the sums: GCC makes each a
-    // masked addition, where adding a select of the term costs a blend too.
-    const auto at_max = zj == a;
-    off = at_max ? off : off + x;
-    at = at_max ? at + T(1) : at;
+    tally(off, at, zj, a, x);
     if (next) {
       __builtin_prefetch(next + std::min(j + kAhead, n - 1));
       const Lanes v = load(next + j);
@@ -504,13 +505,14 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
     }
     // A row's exps, when Normalised, are scaled in the next row's exp loop,
     // and it is finished after that loop (the last row on its own).
+    const bool normalised = exps && how;
     T max = rows > 0 ? detail::row_max(z, n) : T(0);
     RowSums<T> waiting;  // the row before r, when it waits for its scaling
     detail::Unscaled<T> unscaled;
     for (std::int64_t r = 0; r < rows; ++r) {
       const T* zr = z + r * n;
       T* e = exps ? exps + r * n : nullptr;
-      const bool waits = e && how && r > 0;
+      const bool waits = normalised && r > 0;
       RowSums<T> sums;
       sums.max = max;
       const T* next = r + 1 < rows ? zr + n : nullptr;
@@ -519,14 +521,14 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
                  : detail::exp_sums<detail::Exps::Compute>(zr, sums.max, static_cast<T*>(nullptr), n, next, &max).s();
       if (waits) detail::finish_row(finish, total, r - 1, waiting, unscaled.e);
       sums.log1p_s = log1p_of(sums.s);
-      if (e && how) {
+      if (normalised) {
         unscaled = detail::to_normalise(e, r, sums, *how);
         waiting = sums;
       } else {
-        detail::end_row(finish, total, r, sums, e, n, static_cast<const Normalised<T>*>(nullptr));
+        detail::finish_row(finish, total, r, sums, e);
       }
     }
-    if (exps && how && rows > 0) {
+    if (normalised && rows > 0) {
       detail::scale_row(unscaled, n);
       detail::finish_row(finish, total, rows - 1, waiting, unscaled.e);
     }
