@@ -216,19 +216,23 @@ TEST(FusedVectorized, AgreesWithTheGenericPathDouble) { expect_paths_agree<doubl
 
 // A batch gives each row exactly what the row alone gives: the short rows go
 // a group of kLanes rows at a time, one row per vector lane, and the rows left
-// over (as many as can be left: 15 at float, 7 at double) through blocks of
-// kBlock logits, split across block ends where a block holds fewer rows; a
-// row alone goes through a block. The long rows go row by row, each row's max
-// read while the previous row's exps are taken. Exact equality: the same
-// operations run on the same values either way. Each row's max is put at a
-// place that takes its own path there: the first element, the ends of a lane
-// block, the middle, the scalar tail after the lane blocks.
+// over (as many as can be left: 15 at float, 7 at double), like a row alone,
+// one at a time in vector registers when they are at most kShortVectors
+// vectors long and there is AVX-512 (n from 1 to 64 floats, 32 doubles, the
+// last vector full or not), else through blocks of kBlock logits, split across
+// block ends where a block holds fewer rows. The long rows go row by row,
+// each row's max read while the previous row's exps are taken. Exact
+// equality: the same operations run on the same values either way. Each
+// row's max is put at a place that takes its own path there: the first
+// element, the ends of a lane block, the middle, the scalar tail after the
+// lane blocks.
 template <class T> void expect_batch_equals_rows() {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> logit(-20.0, 20.0);
   const std::int64_t half = fused::detail::kBlock / 2;
-  for (std::int64_t n : {std::int64_t{1}, std::int64_t{3}, std::int64_t{10}, std::int64_t{17}, std::int64_t{100},
-                         half - 1, half, half + 1, std::int64_t{1500}}) {
+  for (std::int64_t n : {std::int64_t{1}, std::int64_t{3}, std::int64_t{8}, std::int64_t{10}, std::int64_t{16},
+                         std::int64_t{17}, std::int64_t{32}, std::int64_t{33}, std::int64_t{64}, std::int64_t{65},
+                         std::int64_t{100}, half - 1, half, half + 1, std::int64_t{1500}}) {
     constexpr std::int64_t Lf = fused::detail::kLanes<float>;
     static_assert(Lf % fused::detail::kLanes<double> == 0);
     const std::int64_t rows = 3 * Lf - 1;  // groups of Lf or kLanes<double> rows, and all but one more
@@ -266,6 +270,41 @@ template <class T> void expect_batch_equals_rows() {
     }
   }
 }
+
+// Logits of −∞ (masked classes) have exps and probabilities of exactly 0 in
+// every path, and a batch still gives each row what the row alone gives; a
+// row's end padded in registers is not taken for −∞ logits of its own.
+template <class T> void expect_masked_classes_are_zero() {
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<double> logit(-5.0, 5.0);
+  constexpr T minus_inf = -std::numeric_limits<T>::infinity();
+  for (std::int64_t n : {std::int64_t{3}, std::int64_t{10}, std::int64_t{16}, std::int64_t{40}, std::int64_t{100},
+                         std::int64_t{1500}}) {
+    const std::int64_t rows = 3 * fused::detail::kLanes<float> - 1;
+    std::vector<T> z(rows * n), grad(rows * n), row(n);
+    std::vector<std::int64_t> labels(rows);
+    for (auto& v : z) v = T(logit(rng));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      labels[r] = r % n;
+      for (std::int64_t j = (r + 1) % n; j < n; j += 2) z[r * n + j] = minus_inf;  // every other class
+      z[r * n + labels[r]] = T(logit(rng));                                        // but y
+    }
+    const T total = fused::cross_entropy_class(z.data(), rows, n, labels.data(), grad.data(), T(1));
+    EXPECT_TRUE(std::isfinite(total)) << n;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      fused::cross_entropy_class(z.data() + r * n, n, labels[r], row.data(), T(1));
+      for (std::int64_t j = 0; j < n; ++j) {
+        ASSERT_EQ(grad[r * n + j], row[j]) << "n " << n << " row " << r << " class " << j;
+        if (z[r * n + j] == minus_inf) {
+          ASSERT_EQ(row[j], T(0)) << "n " << n << " row " << r << " class " << j;
+        }
+      }
+    }
+  }
+}
+
+TEST(FusedVectorized, MaskedClassesAreZeroOnEveryPathFloat) { expect_masked_classes_are_zero<float>(); }
+TEST(FusedVectorized, MaskedClassesAreZeroOnEveryPathDouble) { expect_masked_classes_are_zero<double>(); }
 
 TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesFloat) { expect_batch_equals_rows<float>(); }
 TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesDouble) { expect_batch_equals_rows<double>(); }
