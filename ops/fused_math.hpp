@@ -87,11 +87,14 @@ namespace detail {
 // Vector lanes per accumulator block: one 512-bit register.
 template <class T> inline constexpr int kLanes = static_cast<int>(64 / sizeof(T));
 
+// The lanes of a 512-bit GCC vector of T.
+template <class T> using LanesOf [[gnu::vector_size(64)]] = T;
+
 // max z over a row (the first element if n = 1), a 512-bit vector of lanes
 // at a time (GCC/Clang vector extension: narrower units split it).
 template <class T> T row_max(const T* z, std::int64_t n) {
   constexpr int L = kLanes<T>;
-  typedef T Lanes __attribute__((vector_size(64)));
+  using Lanes = LanesOf<T>;
   T m = z[0];
   std::int64_t j = 0;
   if (n >= L) {
@@ -190,7 +193,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   // The lanes as explicit vectors: GCC's own vectorization of exp_at in this
   // loop masks out the lanes it finds constant after splitting the paths of
   // exp's clamp, about a fifth more instructions.
-  typedef T Lanes __attribute__((vector_size(64)));
+  using Lanes = LanesOf<T>;
   const auto load = [](const T* p) {
     Lanes v;
     std::memcpy(&v, p, sizeof v);
@@ -235,8 +238,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   }
   for (int l = 0; j < n; ++j, ++l) {
     const T x = exp_at<Mode>(z, a, e, j);
-    off[l] += off_max_term(z[j], a, x);
-    at[l] += at_max_term(z[j], a);
+    tally(off[l], at[l], z[j], a, x);
     if (unscaled) unscaled[j] = scaled_quotient(unscaled[j], by.d, by.rcp, by.scale);
   }
   for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
@@ -499,9 +501,6 @@ void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int
 // Vectors of the rows over_short_rows takes: up to kShortVectors·kLanes<T>
 // logits (64 floats, 32 doubles).
 inline constexpr int kShortVectors = 4;
-
-// The lanes of a 512-bit GCC vector of T.
-template <class T> using LanesOf [[gnu::vector_size(64)]] = T;
 
 // The vector {0, 1, …, kLanes − 1} (one constant, not built lane by lane).
 template <class T> constexpr LanesOf<T> lane_indices() {
