@@ -238,7 +238,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   }
   for (int l = 0; j < n; ++j, ++l) {
     const T x = exp_at<Mode>(z, a, e, j);
-    tally(off[l], at[l], z[j], a, x);
+    off[l] += off_max_term(z[j], a, x);  // a GCC vector's lane binds to no reference in Clang
+    at[l] += at_max_term(z[j], a);
     if (unscaled) unscaled[j] = scaled_quotient(unscaled[j], by.d, by.rcp, by.scale);
   }
   for (int l = 0; l < L; ++l) sums.off_max += off[l], sums.at_max += at[l];
