@@ -165,12 +165,12 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
 }
 
 template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots) {
-  // A value is looked at when it is a leaf or a root, or when each of its
-  // readers may turn a non-finite element into finite ones. Any other
-  // value's inf or NaN reaches the value of a reader that carries it on, and
-  // so on up to a value that is looked at: a run finds that there is one
-  // without looking at every value (and then looks at every value for the
-  // first).
+  // A value is looked at when it is a constant or a root, or when each of
+  // its readers may turn a non-finite element into finite ones. Any other
+  // value's inf or NaN (a variable's too) reaches the value of a reader that
+  // carries it on, and so on up to a value that is looked at: a run finds
+  // that there is one without looking at every value (and then looks at
+  // every value for the first, the variables first of all).
   const Graph& g = *graph_;
   std::vector<bool> carried(g.size(), false);  // some reader carries its inf and NaN on
   for (NodeId id : order_) {
@@ -180,7 +180,7 @@ template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots
   }
   for (NodeId r : roots) checked_[r] = true;
   for (NodeId id : order_)
-    if (g.node(id).op == kVarOp || g.node(id).op == kConstOp || !carried[id]) checked_[id] = true;
+    if (g.node(id).op == kConstOp || !carried[id]) checked_[id] = true;
 }
 
 template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) {

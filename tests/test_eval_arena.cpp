@@ -303,6 +303,34 @@ TEST(EvalArena, AChainLooksAtTheVariablesItReads) {
   }
 }
 
+// A variable whose readers all carry inf and NaN on (the logits of the
+// stable graph: its max and z − max) is not looked at in a pass of its own:
+// its inf or NaN reaches a value that is, and the run still reports the
+// variable's element, as node by node does.
+TEST(EvalArena, AVariableCarriedOnIsStillReportedAsTheVariable) {
+  SoftmaxCeGraph sce(kRows, kClasses, /*stable=*/true);
+  const NodeId roots[] = {sce.loss.id(), sce.grad_z};
+  Bindings<double> b = point<double>(kRows, kClasses, 3);
+  Evaluation<double> lean(sce.g, roots, b, Keep::Roots);
+  EXPECT_GT(lean.block_rows(), 0);
+  EXPECT_FALSE(lean.nonfinite());
+  const std::int64_t at = (kRows - 1) * kClasses + 5;  // in the last block, not the label
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const double bad : {inf, -inf, std::numeric_limits<double>::quiet_NaN()}) {
+    Bindings<double> with = b;
+    with["z"][static_cast<std::size_t>(at)] = bad;
+    lean.rerun(with);
+    const Evaluation<double> all(sce.g, roots, with);
+    ASSERT_TRUE(lean.nonfinite()) << bad;
+    ASSERT_TRUE(all.nonfinite()) << bad;
+    EXPECT_EQ(lean.nonfinite()->node, sce.z.id()) << bad;
+    EXPECT_EQ(all.nonfinite()->node, sce.z.id()) << bad;
+    EXPECT_EQ(lean.nonfinite()->element, at) << bad;
+  }
+  lean.rerun(b);
+  EXPECT_FALSE(lean.nonfinite());
+}
+
 // A constant is looked at once: on every later run it has the same value.
 // One beyond float's range is reported on every run, not only the first.
 TEST(EvalArena, AConstantBeyondThePrecisionIsReportedOnEveryRun) {
