@@ -263,9 +263,46 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     step_of[id] = steps_.size() - 1;
   }
 
+  // Inside a chain, a node that reads nothing the chain computes (the one-hot
+  // of a batch's labels) runs just before its first reader there: its block
+  // is then written just before it is read, not while the nodes in between
+  // fill the cache.
+  std::vector<std::size_t> at(g.size(), 0);  // a node's place in its chain
+  for (std::size_t s = 0; s < steps_.size(); ++s) {
+    const Step& step = steps_[s];
+    if (!step.blocked) continue;
+    const std::vector<NodeId> chain(order_.begin() + static_cast<std::ptrdiff_t>(step.begin),
+                                    order_.begin() + static_cast<std::ptrdiff_t>(step.end));
+    for (std::size_t i = 0; i < chain.size(); ++i) at[chain[i]] = i;
+    const std::size_t none = chain.size();
+    std::vector<std::size_t> first_reader(chain.size(), none);
+    std::vector<bool> reads_chain(chain.size(), false);
+    for (std::size_t j = 0; j < chain.size(); ++j) {
+      if (elided(chain[j])) continue;  // reads nothing: its readers read its source
+      for (NodeId read : g.node(chain[j]).inputs()) {
+        const NodeId in = source_[read];
+        if (step_of[in] != s) continue;
+        reads_chain[j] = true;
+        if (first_reader[at[in]] == none) first_reader[at[in]] = j;
+      }
+    }
+    const auto moves = [&](std::size_t i) {
+      return !reads_chain[i] && !elided(chain[i]) && !accumulates[chain[i]] && first_reader[i] != none;
+    };
+    std::size_t p = step.begin;
+    for (std::size_t j = 0; j < chain.size(); ++j) {
+      for (std::size_t i = 0; i < j; ++i)
+        if (moves(i) && first_reader[i] == j) order_[p++] = chain[i];
+      if (!moves(j)) order_[p++] = chain[j];
+    }
+  }
+
   // A value's buffer goes back to the pool once the last step using it has
   // run. Roots keep theirs (value() reads them) and so do constants (converted
   // once). A blocked value read only inside its own chain needs one block.
+  // An elementwise node (OpInfo::elementwise) is written over an input of
+  // its shape that no later node reads: that input's buffer goes back to the
+  // pool before the node takes one.
   std::vector<std::size_t> last_use(g.size(), 0);     // the last step reading a value
   std::vector<std::size_t> last_reader(g.size(), 0);  // the last node reading it (position in order_)
   std::vector<bool> outside(g.size(), false);         // read by a later step
@@ -288,6 +325,11 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     if (!elided(id) && !op_info(g.node(id).op).broadcasting)
       for (NodeId in : g.node(id).inputs()) compact_[source_[in]] = false;
   BufferPlan whole, block;
+  std::vector<bool> released(g.size(), false);
+  const auto release = [&](BufferPlan& plan, std::int32_t buffer, NodeId in) {
+    if (!released[in]) plan.give_back(buffer);
+    released[in] = true;
+  };
   for (std::size_t s = 0; s < steps_.size(); ++s) {
     const Step& step = steps_[s];
     for (std::size_t p = step.begin; p < step.end; ++p) {
@@ -296,17 +338,23 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       if (n.op == kConstOp) pinned[id] = true;
       // A variable that is not a root is read where the bindings hold it.
       if ((n.op == kVarOp && !pinned[id]) || elided(id)) continue;
+      for (NodeId read : n.inputs()) {
+        const NodeId in = source_[read];
+        if (!op_info(n.op).elementwise || g.shape(in) != n.shape) continue;
+        if (step.blocked && block_[in] >= 0 && last_reader[in] == p) release(block, block_[in], in);
+        if (!step.blocked && slot_[in] >= 0 && !pinned[in] && last_use[in] == s) release(whole, slot_[in], in);
+      }
       if (!step.blocked || outside[id] || accumulates[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
       if (!step.blocked) continue;
       // Inside the chain, block buffers by liveness along the chain.
       if (!outside[id] && !accumulates[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
       for (NodeId read : n.inputs())
-        if (const NodeId in = source_[read]; block_[in] >= 0 && last_reader[in] == p) block.give_back(block_[in]);
+        if (const NodeId in = source_[read]; block_[in] >= 0 && last_reader[in] == p) release(block, block_[in], in);
     }
     for (std::size_t p = step.begin; p < step.end; ++p)
       for (NodeId read : g.node(order_[p]).inputs())
         if (const NodeId in = source_[read]; !pinned[in] && last_use[in] == s && slot_[in] >= 0)
-          whole.give_back(slot_[in]);
+          release(whole, slot_[in], in);
   }
   whole.allocate(data_);
   block.allocate(blocks_);

@@ -4,14 +4,16 @@
 // By default every evaluated node keeps its value, so callers can read any
 // intermediate. The lean mode keeps only the roots: the buffers are planned
 // from the graph's liveness (a value's buffer returns to a pool after its
-// last user ran and is reused by a later node), and rerun() evaluates again
-// at new bindings in the same buffers, so repeated evaluation allocates
-// nothing and touches no fresh pages; variables are read where the bindings
-// hold them, without a copy. In the lean mode the row-wise nodes of
-// a batch (OpInfo::row_wise) also run a block of rows at a time: every node of
-// such a chain computes the block before the next block starts, so a value
-// used only inside the chain lives in a buffer of one block that stays in the
-// cache. Each row is computed by the same kernel from the same row of its
+// last user ran and is reused by a later node; an elementwise node, exp or
+// a product, is written over an input that no later node reads), and
+// rerun() evaluates again at new bindings in the same buffers, so repeated
+// evaluation allocates nothing and touches no fresh pages; variables are
+// read where the bindings hold them, without a copy. In the lean mode the
+// row-wise nodes of a batch (OpInfo::row_wise) also run a block of rows at a
+// time: every node of such a chain computes the block before the next block
+// starts, so a value used only inside the chain lives in a buffer of one
+// block that stays in the cache (a node of the chain that reads nothing the
+// chain computes runs just before its first reader there). Each row is computed by the same kernel from the same row of its
 // inputs, so the values are those of evaluating node by node. A reduction of
 // such a chain's value to one element (the sum of a batch's losses) joins the
 // chain and takes the value a block at a time (OpInfo::accumulators), so the

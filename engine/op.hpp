@@ -118,6 +118,13 @@ struct OpInfo {
   // elementwise binary maps), so an input may be given in any shape that
   // broadcasts to it: the evaluator passes a uniform constant as one value.
   bool broadcasting = false;
+  // Element k of the result depends only on element k of each input of the
+  // result's shape (inputs of other shapes broadcast), and the kernel gives
+  // the same values when the result is written over such an input: the
+  // lean evaluator may give the result the buffer of an input that no
+  // later node reads. True for the elementwise maps (the binary ones, which
+  // are the broadcasting ops, and neg, exp, log, pow, stop_gradient).
+  bool elementwise = false;
   // The result is input 0 broadcast to the result's shape (broadcast_to):
   // where every reader is broadcasting, the lean evaluator gives the readers
   // input 0 in its place and never computes the result.

@@ -273,18 +273,18 @@ OpIds register_all() {
                   std::array<bool, kMaxInputs> keeps) {
     return register_op({.name = name, .arity = 2, .notation = Notation::Infix, .symbol = symbol, .precedence = prec,
                         .vjp_formula = formula, .infer_shape = shape, .vjp = vjp, .kernels = k, .row_wise = true,
-                        .broadcasting = true, .keeps_nonfinite = keeps, .symbolic = symbolic,
+                        .broadcasting = true, .elementwise = true, .keeps_nonfinite = keeps, .symbolic = symbolic,
                         .index_form = index_form});
   };
   auto call = [](std::string_view name, int arity, std::string_view formula, auto shape, VjpRule vjp, KernelTable k,
                  Kernel<sym::Value> symbolic, std::string (*attr_text)(const Graph&, NodeId), IndexForm index_form,
-                 std::array<bool, kMaxInputs> keeps, bool broadcasting = false, AccumulatorTable accumulators = {},
-                 bool broadcast_view = false, KernelTable faithful = {}) {
+                 std::array<bool, kMaxInputs> keeps, bool elementwise, bool broadcasting = false,
+                 AccumulatorTable accumulators = {}, bool broadcast_view = false, KernelTable faithful = {}) {
     return register_op({.name = name, .arity = arity, .notation = Notation::Function, .symbol = name,
                         .vjp_formula = formula, .infer_shape = shape, .attr_text = attr_text, .vjp = vjp,
                         .kernels = k, .faithful_kernels = faithful, .row_wise = true, .broadcasting = broadcasting,
-                        .broadcast_view = broadcast_view, .keeps_nonfinite = keeps, .symbolic = symbolic,
-                        .index_form = index_form, .accumulators = accumulators});
+                        .elementwise = elementwise, .broadcast_view = broadcast_view, .keeps_nonfinite = keeps,
+                        .symbolic = symbolic, .index_form = index_form, .accumulators = accumulators});
   };
   ids.add = infix(kAdd, "+", 10, "ā += ḡ; b̄ += ḡ", broadcast_shape<kAdd>, Add::vjp, binary_kernels<Add>(),
                   symbolic_binary<Add>(), Add::index_form, kKeeps);
@@ -298,34 +298,36 @@ OpIds register_all() {
                   binary_kernels<Div>(), symbolic_binary<Div>(), Div::index_form, {true, false});
   ids.neg = register_op({.name = kNeg, .arity = 1, .notation = Notation::Prefix, .symbol = "-", .precedence = 30,
                          .vjp_formula = "x̄ −= ḡ", .infer_shape = same_shape<kNeg>, .vjp = Neg::vjp,
-                         .kernels = unary_kernels<Neg>(), .row_wise = true, .keeps_nonfinite = kKeeps,
-                         .symbolic = symbolic_unary<Neg>(), .index_form = Neg::index_form});
+                         .kernels = unary_kernels<Neg>(), .row_wise = true, .elementwise = true,
+                         .keeps_nonfinite = kKeeps, .symbolic = symbolic_unary<Neg>(), .index_form = Neg::index_form});
   // exp(−inf) is 0.
   ids.exp = call(kExp, 1, "x̄ += ḡ·result", same_shape<kExp>, Exp::vjp, unary_kernels<Exp>(), symbolic_unary<Exp>(),
-                 nullptr, Exp::index_form, kNone, /*broadcasting=*/false, /*accumulators=*/{},
+                 nullptr, Exp::index_form, kNone, /*elementwise=*/true, /*broadcasting=*/false, /*accumulators=*/{},
                  /*broadcast_view=*/false, unary_kernels<FaithfulExp>());
   // log(inf) is inf, log(−inf) NaN.
   ids.log = call(kLog, 1, "x̄ += ḡ/x", same_shape<kLog>, Log::vjp, unary_kernels<Log>(), symbolic_unary<Log>(),
-                 nullptr, Log::index_form, kKeeps, /*broadcasting=*/false, /*accumulators=*/{},
+                 nullptr, Log::index_form, kKeeps, /*elementwise=*/true, /*broadcasting=*/false, /*accumulators=*/{},
                  /*broadcast_view=*/false, unary_kernels<FaithfulLog>());
   // x⁰ is 1 and inf⁻¹ is 0.
   ids.pow = call(kPow, 1, "x̄ += ḡ·k·x^(k−1)", same_shape<kPow>, Pow::vjp, unary_kernels<Pow>(), symbolic_unary<Pow>(),
-                 exponent_attr_text, Pow::index_form, kNone);
+                 exponent_attr_text, Pow::index_form, kNone, /*elementwise=*/true);
   ids.sum = call(kSum, 1, "x̄ += broadcast(ḡ)", reduce_shape<kSum>, SumTo::vjp, kernels::kernel_table<SumTo>(),
-                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form, kKeeps, /*broadcasting=*/false,
-                 kernels::accumulator_table<SumTo>());
+                 &SumTo::symbolic, reduction_attr_text, SumTo::index_form, kKeeps, /*elementwise=*/false,
+                 /*broadcasting=*/false, kernels::accumulator_table<SumTo>());
   // The maximum of −inf and 0 is 0.
   ids.max = call(kMax, 1, "x̄ += ḡ at the maximum (ties share ḡ equally)", reduce_shape<kMax>, MaxTo::vjp,
-                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form, kNone);
+                 kernels::kernel_table<MaxTo>(), nullptr, reduction_attr_text, MaxTo::index_form, kNone,
+                 /*elementwise=*/false);
   ids.broadcast = call(kBroadcast, 1, "x̄ += sum of ḡ over the broadcast axes", expand_shape<kBroadcast>,
                        BroadcastTo::vjp, kernels::kernel_table<BroadcastTo>(),
                        &BroadcastTo::forward<sym::Value>, target_attr_text, BroadcastTo::index_form, kKeeps,
-                       /*broadcasting=*/false, /*accumulators=*/{}, /*broadcast_view=*/true);
+                       /*elementwise=*/false, /*broadcasting=*/false, /*accumulators=*/{}, /*broadcast_view=*/true);
   ids.equal = call(kEqual, 2, "not differentiable: no adjoint flows", broadcast_shape<kEqual>, nullptr,
-                   binary_kernels<Equal>(), nullptr, nullptr, nullptr, kNone, /*broadcasting=*/true);
+                   binary_kernels<Equal>(), nullptr, nullptr, nullptr, kNone, /*elementwise=*/true,
+                   /*broadcasting=*/true);
   ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
                            unary_kernels<StopGradient>(), symbolic_unary<StopGradient>(), nullptr,
-                           StopGradient::index_form, kKeeps);
+                           StopGradient::index_form, kKeeps, /*elementwise=*/true);
   return ids;
 }
 

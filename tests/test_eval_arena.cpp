@@ -4,13 +4,16 @@
 // time with the values of running node by node.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "engine/eval.hpp"
+#include "engine/op.hpp"
 #include "engine/print.hpp"
 #include "ops/composites.hpp"
+#include "ops/fused.hpp"
 
 namespace ddx {
 namespace {
@@ -136,8 +139,9 @@ TEST(EvalArena, BlocksKeepWholeValuesOnlyForWhatLeavesTheChain) {
   // y are read where the bindings hold them, the seed −1/B spread over the
   // batch is held as its one value, the loss's sum over the batch takes
   // y·log p a block at a time as the chain produces it, and everything else
-  // of the chain lives in five block buffers (plus a few scalars); in the
-  // stable graph's chain in three, its broadcast of each row's adjoint sum
+  // of the chain lives in four block buffers (plus a few scalars), each
+  // elementwise node written over an input that no later node reads; in the
+  // stable graph's chain in two, its broadcast of each row's adjoint sum
   // being read by the product in its place (not computed).
   constexpr std::int64_t rows = 400;
   for (bool stable : {false, true}) {
@@ -145,7 +149,7 @@ TEST(EvalArena, BlocksKeepWholeValuesOnlyForWhatLeavesTheChain) {
     const NodeId roots[] = {f.loss.id(), f.grad_z};
     const Evaluation<double> lean(f.g, roots, point<double>(rows, kClasses, 5), Keep::Roots);
     EXPECT_EQ(lean.block_rows(), kBlockRows);
-    const std::size_t blocks = stable ? 4 : 6;
+    const std::size_t blocks = stable ? 3 : 5;
     EXPECT_LT(lean.held_elements(), 1u * rows * kClasses + blocks * kBlockRows * kClasses) << stable;
   }
 }
@@ -159,6 +163,59 @@ template <class T> Evaluation<T> lean_as_node_by_node(const Graph& g, std::span<
   EXPECT_GT(lean.block_rows(), 0);
   for (NodeId r : roots) EXPECT_EQ(all.value(r), lean.value(r)) << node_call(g, r);
   return lean;
+}
+
+// The one-hot of integer labels, equal(classes, labels), reads nothing the
+// chain computes: it runs just before its first reader, y·(z − m − log s),
+// instead of first, so that its block is written just before it is read
+// (not while the exps and their sums fill the cache). The stable graph's
+// chain needs one block more than with y given (above): the one-hot's.
+TEST(EvalArena, AOneHotOfLabelsIsComputedWhereItIsFirstRead) {
+  constexpr std::int64_t rows = 400;
+  Graph g;
+  const Expr z = variable(g, "z", Shape::matrix(rows, kClasses));
+  const Expr labels = variable(g, "labels", Shape::matrix(rows, 1));
+  std::vector<Rational> index;
+  for (std::int64_t c = 0; c < kClasses; ++c) index.emplace_back(c);
+  const Expr classes{g, g.constant(std::move(index), Shape::matrix(1, kClasses))};
+  const Expr one_hot = equal(classes, labels);
+  const Expr loss = stable_softmax_cross_entropy(z, one_hot);
+  const NodeId roots[] = {loss.id(), grad(loss, {z}).gradients[0]};
+  Bindings<double> b = point<double>(rows, kClasses, 2);
+  for (std::int64_t r = 0; r < rows; ++r) b["labels"].push_back(static_cast<double>((7 * r) % kClasses));
+  const Evaluation<double> lean = lean_as_node_by_node<double>(g, roots, b);
+  EXPECT_LT(lean.held_elements(), 1u * rows * kClasses + 4 * kBlockRows * kClasses);
+  const std::vector<NodeId>& order = lean.order();
+  const auto place = [&](NodeId id) { return std::find(order.begin(), order.end(), id) - order.begin(); };
+  const auto is_exp = [&](NodeId id) { return op_info(g.node(id).op).name == "exp"; };
+  const auto first_reader = std::find_if(order.begin(), order.end(), [&](NodeId id) {
+    const auto ins = g.node(id).inputs();
+    return std::find(ins.begin(), ins.end(), one_hot.id()) != ins.end();
+  });
+  ASSERT_NE(first_reader, order.end());
+  EXPECT_EQ(place(one_hot.id()), first_reader - order.begin() - 1);
+  EXPECT_LT(std::find_if(order.begin(), order.end(), is_exp) - order.begin(), place(one_hot.id()));
+}
+
+// Without blocks too: exp(exp(x)) is written over exp(x), so −exp(exp(x))
+// holds one value beside its root. An op that is not elementwise
+// (log_softmax_fused: each element of its result depends on the whole row)
+// gets a buffer of its own.
+TEST(EvalArena, AnElementwiseNodeIsWrittenOverAnInputNoLaterNodeReads) {
+  constexpr std::int64_t n = 1000;
+  Graph g;
+  const Expr x = variable(g, "x", Shape::vector(n));
+  Bindings<double> b;
+  for (std::int64_t k = 0; k < n; ++k) b["x"].push_back(std::sin(0.3 * static_cast<double>(k)));
+  const NodeId chain[] = {(-exp(exp(x))).id()};
+  const Evaluation<double> lean(g, chain, b, Keep::Roots);
+  EXPECT_EQ(lean.block_rows(), 0);
+  EXPECT_EQ(lean.value(chain[0]), Evaluation<double>(g, chain, b).value(chain[0]));
+  EXPECT_EQ(lean.held_elements(), static_cast<std::size_t>(2 * n));
+  const NodeId fused[] = {(log_softmax_fused(exp(x)) * Rational(2)).id()};
+  const Evaluation<double> lean2(g, fused, b, Keep::Roots);
+  EXPECT_EQ(lean2.value(fused[0]), Evaluation<double>(g, fused, b).value(fused[0]));
+  EXPECT_EQ(lean2.held_elements(), static_cast<std::size_t>(3 * n + 1));  // and the constant 2
 }
 
 TEST(EvalArena, ABatchWideValueSplitsTheChain) {
