@@ -13,11 +13,12 @@
 // time: every node of such a chain computes the block before the next block
 // starts, so a value used only inside the chain lives in a buffer of one
 // block that stays in the cache (a node of the chain that reads nothing the
-// chain computes runs just before its first reader there). Each row is computed by the same kernel from the same row of its
-// inputs, so the values are those of evaluating node by node. A reduction of
-// such a chain's value to one element (the sum of a batch's losses) joins the
-// chain and takes the value a block at a time (OpInfo::accumulators), so the
-// value it reduces is never held whole.
+// chain computes runs just before its first reader there). Each row is
+// computed by the same kernel from the same row of its inputs, so the values
+// are those of evaluating node by node. A reduction of such a chain's value
+// to one element (the sum of a batch's losses) joins the chain and takes the
+// value a block at a time (OpInfo::accumulators), so the value it reduces is
+// never held whole.
 #pragma once
 
 #include <array>
