@@ -286,14 +286,16 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
         if (first_reader[at[in]] == none) first_reader[at[in]] = j;
       }
     }
-    const auto moves = [&](std::size_t i) {
-      return !reads_chain[i] && !elided(chain[i]) && !accumulates[chain[i]] && first_reader[i] != none;
-    };
+    std::vector<std::vector<NodeId>> before(chain.size());  // the nodes moved to just before each
+    std::vector<bool> moves(chain.size(), false);
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      moves[i] = !reads_chain[i] && !elided(chain[i]) && first_reader[i] != none;
+      if (moves[i]) before[first_reader[i]].push_back(chain[i]);
+    }
     std::size_t p = step.begin;
     for (std::size_t j = 0; j < chain.size(); ++j) {
-      for (std::size_t i = 0; i < j; ++i)
-        if (moves(i) && first_reader[i] == j) order_[p++] = chain[i];
-      if (!moves(j)) order_[p++] = chain[j];
+      for (NodeId id : before[j]) order_[p++] = id;
+      if (!moves[j]) order_[p++] = chain[j];
     }
   }
 
@@ -330,6 +332,12 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     if (!released[in]) plan.give_back(buffer);
     released[in] = true;
   };
+  // Whether node p of the chain is the last to read in's block, and whether
+  // step s is the last to read in's whole buffer (not kept).
+  const auto last_block_read = [&](NodeId in, std::size_t p) { return block_[in] >= 0 && last_reader[in] == p; };
+  const auto last_whole_use = [&](NodeId in, std::size_t s) {
+    return slot_[in] >= 0 && !pinned[in] && last_use[in] == s;
+  };
   for (std::size_t s = 0; s < steps_.size(); ++s) {
     const Step& step = steps_[s];
     for (std::size_t p = step.begin; p < step.end; ++p) {
@@ -341,20 +349,19 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       for (NodeId read : n.inputs()) {
         const NodeId in = source_[read];
         if (!op_info(n.op).elementwise || g.shape(in) != n.shape) continue;
-        if (step.blocked && block_[in] >= 0 && last_reader[in] == p) release(block, block_[in], in);
-        if (!step.blocked && slot_[in] >= 0 && !pinned[in] && last_use[in] == s) release(whole, slot_[in], in);
+        if (step.blocked && last_block_read(in, p)) release(block, block_[in], in);
+        if (!step.blocked && last_whole_use(in, s)) release(whole, slot_[in], in);
       }
       if (!step.blocked || outside[id] || accumulates[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
       if (!step.blocked) continue;
       // Inside the chain, block buffers by liveness along the chain.
       if (!outside[id] && !accumulates[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
       for (NodeId read : n.inputs())
-        if (const NodeId in = source_[read]; block_[in] >= 0 && last_reader[in] == p) release(block, block_[in], in);
+        if (const NodeId in = source_[read]; last_block_read(in, p)) release(block, block_[in], in);
     }
     for (std::size_t p = step.begin; p < step.end; ++p)
       for (NodeId read : g.node(order_[p]).inputs())
-        if (const NodeId in = source_[read]; !pinned[in] && last_use[in] == s && slot_[in] >= 0)
-          release(whole, slot_[in], in);
+        if (const NodeId in = source_[read]; last_whole_use(in, s)) release(whole, slot_[in], in);
   }
   whole.allocate(data_);
   block.allocate(blocks_);
