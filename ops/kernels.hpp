@@ -325,21 +325,22 @@ template <class T> T first_max(const T& acc, const T& x) { return (x > acc || x 
 // sum of x − x, 0 unless an inf or NaN passed. Equal elements have the same
 // bits unless they are zeros of two signs, so the largest is the fold's value
 // except when it is 0 or the run holds an inf or NaN: those runs are folded
-// again left to right. (GCC 12 leaves the same loop over an array of lanes
-// scalar.)
+// again left to right. The lanes are folded into one by halves, in log2 of
+// their number of steps: for a short row that fold is most of the work, and
+// one lane after the other it was a chain twice as long. (GCC 12 leaves the
+// same loop over an array of lanes scalar.)
 template <class T> inline constexpr std::int64_t kLaneMaxRun = 32 / sizeof(T);  // lane_max's shortest run
 
 template <class T> T lane_max(const T* x, std::int64_t m) {
   static_assert(kVectorType<T>);
   constexpr std::int64_t L = kLaneMaxRun<T>;
   typedef T Lanes __attribute__((vector_size(32)));
-  // Four running maxima and sums, so that four vectors are taken at a time
-  // (one chain of maxima waited on each one's latency).
+  // Four running maxima and sums over long runs, so that four vectors are
+  // taken at a time (one chain of maxima waited on each one's latency).
   constexpr int kChains = 4;
   Lanes top[kChains], check[kChains];
   std::memcpy(&top[0], x, sizeof top[0]);
   check[0] = top[0] - top[0];
-  for (int i = 1; i < kChains; ++i) top[i] = top[0], check[i] = check[0];
   const auto take = [&](int i, const T* at) {
     Lanes v;
     std::memcpy(&v, at, sizeof v);
@@ -347,13 +348,30 @@ template <class T> T lane_max(const T* x, std::int64_t m) {
     check[i] += v - v;
   };
   std::int64_t k = L;
-  for (; k + kChains * L <= m; k += kChains * L)
-    for (int i = 0; i < kChains; ++i) take(i, x + k + i * L);
+  if (k + kChains * L <= m) {
+    for (int i = 1; i < kChains; ++i) top[i] = top[0], check[i] = check[0];
+    for (; k + kChains * L <= m; k += kChains * L)
+      for (int i = 0; i < kChains; ++i) take(i, x + k + i * L);
+    for (int i = 1; i < kChains; ++i) top[0] = top[i] > top[0] ? top[i] : top[0], check[0] += check[i];
+  }
   for (; k + L <= m; k += L) take(0, x + k);
   take(0, x + m - L);
-  for (int i = 1; i < kChains; ++i) top[0] = top[i] > top[0] ? top[i] : top[0], check[0] += check[i];
-  T largest = top[0][0], odd = check[0][0];
-  for (std::int64_t l = 1; l < L; ++l) largest = top[0][l] > largest ? top[0][l] : largest, odd += check[0][l];
+  const auto halve = [&](const Lanes& t, const Lanes& c) {
+    top[0] = t > top[0] ? t : top[0];
+    check[0] += c;
+  };
+  const Lanes& t = top[0];
+  const Lanes& c = check[0];
+  if constexpr (L == 8) {
+    halve(__builtin_shufflevector(t, t, 4, 5, 6, 7, 0, 1, 2, 3), __builtin_shufflevector(c, c, 4, 5, 6, 7, 0, 1, 2, 3));
+    halve(__builtin_shufflevector(t, t, 2, 3, 0, 1, 6, 7, 4, 5), __builtin_shufflevector(c, c, 2, 3, 0, 1, 6, 7, 4, 5));
+    halve(__builtin_shufflevector(t, t, 1, 0, 3, 2, 5, 4, 7, 6), __builtin_shufflevector(c, c, 1, 0, 3, 2, 5, 4, 7, 6));
+  } else {
+    static_assert(L == 4);
+    halve(__builtin_shufflevector(t, t, 2, 3, 0, 1), __builtin_shufflevector(c, c, 2, 3, 0, 1));
+    halve(__builtin_shufflevector(t, t, 1, 0, 3, 2), __builtin_shufflevector(c, c, 1, 0, 3, 2));
+  }
+  const T largest = top[0][0], odd = check[0][0];
   if (odd == T(0) && largest != T(0)) return largest;
   T acc = x[0];
   for (std::int64_t j = 1; j < m; ++j) acc = first_max(acc, x[j]);

@@ -84,6 +84,11 @@ template <class T> void expect_map_binary_definition() {
             kernels::map_binary<T>({in_place.data(), sa}, {b.data(), sb}, out_shape, in_place.data(), f);
             ASSERT_TRUE(same_values(in_place, expected)) << "in place, " << to_string(sa) << " with " << to_string(sb);
           }
+          if (sb == out_shape) {  // in place: the output is the second operand
+            std::vector<T> in_place = b;
+            kernels::map_binary<T>({a.data(), sa}, {in_place.data(), sb}, out_shape, in_place.data(), f);
+            ASSERT_TRUE(same_values(in_place, expected)) << to_string(sa) << " with " << to_string(sb) << " in place";
+          }
         }
     }
 }
