@@ -48,6 +48,7 @@
 
 #include "engine/math/vexp.hpp"
 #include "engine/math/vlog.hpp"
+#include "ops/lanes.hpp"
 
 namespace ddx::fused {
 
@@ -516,9 +517,7 @@ template <class T, int H = kLanes<T> / 2> [[gnu::always_inline]] inline T max_of
   if constexpr (H == 0) {
     return m[0];
   } else {
-    const LanesOf<T> shifted = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return __builtin_shufflevector(m, m, static_cast<int>((I + H) % kLanes<T>)...);
-    }(std::make_index_sequence<kLanes<T>>());
+    const LanesOf<T> shifted = rotated_lanes<H>(m);
     return max_of_lanes<T, H / 2>(shifted > m ? shifted : m);
   }
 }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "engine/op.hpp"
+#include "ops/lanes.hpp"
 
 namespace ddx::kernels {
 
@@ -331,6 +332,17 @@ template <class T> T first_max(const T& acc, const T& x) { return (x > acc || x 
 // same loop over an array of lanes scalar.)
 template <class T> inline constexpr std::int64_t kLaneMaxRun = 32 / sizeof(T);  // lane_max's shortest run
 
+// lane_max's lanes folded into each one: top by the maximum, check by the sum,
+// each lane with the lane H further on, then H/2, …, 1.
+template <int H, class V> [[gnu::always_inline]] inline void fold_max_lanes(V& top, V& check) {
+  if constexpr (H > 0) {
+    const V t = rotated_lanes<H>(top);
+    top = t > top ? t : top;
+    check += rotated_lanes<H>(check);
+    fold_max_lanes<H / 2>(top, check);
+  }
+}
+
 template <class T> T lane_max(const T* x, std::int64_t m) {
   static_assert(kVectorType<T>);
   constexpr std::int64_t L = kLaneMaxRun<T>;
@@ -356,21 +368,7 @@ template <class T> T lane_max(const T* x, std::int64_t m) {
   }
   for (; k + L <= m; k += L) take(0, x + k);
   take(0, x + m - L);
-  const auto halve = [&](const Lanes& t, const Lanes& c) {
-    top[0] = t > top[0] ? t : top[0];
-    check[0] += c;
-  };
-  const Lanes& t = top[0];
-  const Lanes& c = check[0];
-  if constexpr (L == 8) {
-    halve(__builtin_shufflevector(t, t, 4, 5, 6, 7, 0, 1, 2, 3), __builtin_shufflevector(c, c, 4, 5, 6, 7, 0, 1, 2, 3));
-    halve(__builtin_shufflevector(t, t, 2, 3, 0, 1, 6, 7, 4, 5), __builtin_shufflevector(c, c, 2, 3, 0, 1, 6, 7, 4, 5));
-    halve(__builtin_shufflevector(t, t, 1, 0, 3, 2, 5, 4, 7, 6), __builtin_shufflevector(c, c, 1, 0, 3, 2, 5, 4, 7, 6));
-  } else {
-    static_assert(L == 4);
-    halve(__builtin_shufflevector(t, t, 2, 3, 0, 1), __builtin_shufflevector(c, c, 2, 3, 0, 1));
-    halve(__builtin_shufflevector(t, t, 1, 0, 3, 2), __builtin_shufflevector(c, c, 1, 0, 3, 2));
-  }
+  fold_max_lanes<L / 2>(top[0], check[0]);
   const T largest = top[0][0], odd = check[0][0];
   if (odd == T(0) && largest != T(0)) return largest;
   T acc = x[0];
