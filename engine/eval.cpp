@@ -299,6 +299,41 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     }
   }
 
+  // When a block is one row wider than a tile, a run of consecutive
+  // elementwise nodes of the row's width (OpInfo::elementwise; a broadcast
+  // view in between computes nothing; a reduction to one element of a value
+  // of that width takes it a tile at a time) runs a tile of columns at a
+  // time: each node of the run computes the tile before the next tile
+  // starts. A value read only inside its run then needs one tile (below),
+  // which stays in the core's nearest cache and is never written out of it.
+  // An elementwise kernel computes each element from the same elements of
+  // its inputs, so each tile is the run evaluated node by node on those
+  // columns and the values are the same, as long as a value that the run's
+  // nodes read whole for every tile (one per row) keeps its block until the
+  // run ends (below).
+  column_run_end_.assign(order_.size(), 0);
+  std::vector<std::size_t> run_end(order_.size(), 0);   // per position: the end of its run, 0 if none
+  std::vector<std::int64_t> run_cols(order_.size(), 0);  // and the width of its rows
+  const auto tiles_with = [&](NodeId id, std::int64_t cols) {
+    if (accumulates[id]) return g.shape(g.node(id).in[0]).cols() == cols;
+    return elided(id) || (op_info(g.node(id).op).elementwise && g.shape(id).cols() == cols);
+  };
+  for (const Step& step : steps_)
+    for (std::size_t p = step.begin; block_rows_ == 1 && step.blocked && p < step.end; ++p) {
+      const NodeId id = order_[p];
+      const std::int64_t cols = g.shape(id).cols();
+      if (elided(id) || !tiles_with(id, cols) || cols <= kColumnTile<T>) continue;
+      std::size_t end = p + 1, computed = 1;
+      for (; end < step.end && tiles_with(order_[end], cols); ++end) computed += elided(order_[end]) ? 0 : 1;
+      while (elided(order_[end - 1])) --end;  // the run ends with a node it computes
+      if (computed < 2) continue;
+      column_run_end_[p] = end;
+      std::fill(run_end.begin() + static_cast<std::ptrdiff_t>(p), run_end.begin() + static_cast<std::ptrdiff_t>(end), end);
+      std::fill(run_cols.begin() + static_cast<std::ptrdiff_t>(p), run_cols.begin() + static_cast<std::ptrdiff_t>(end), cols);
+      tiled_nodes_ += computed;
+      p = end - 1;
+    }
+
   // A value's buffer goes back to the pool once the last step using it has
   // run. Roots keep theirs (value() reads them) and so do constants (converted
   // once). A blocked value read only inside its own chain needs one block.
@@ -308,6 +343,9 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   std::vector<std::size_t> last_use(g.size(), 0);     // the last step reading a value
   std::vector<std::size_t> last_reader(g.size(), 0);  // the last node reading it (position in order_)
   std::vector<bool> outside(g.size(), false);         // read by a later step
+  // A value that a run of tiles reads whole for every tile is last read by
+  // the run's last node: its block is given back after that node (held_to).
+  std::vector<std::vector<NodeId>> held_to(order_.size());
   for (std::size_t p = 0; p < order_.size(); ++p) {
     if (elided(order_[p])) continue;  // reads nothing: its readers read its source
     for (NodeId read : g.node(order_[p]).inputs()) {
@@ -317,6 +355,13 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       if (step_of[in] != step_of[order_[p]]) outside[in] = true;
     }
   }
+  for (std::size_t p = 0; p < order_.size(); ++p)
+    if (run_end[p] > 0 && !elided(order_[p]))
+      for (NodeId read : g.node(order_[p]).inputs())
+        if (const NodeId in = source_[read]; g.shape(in).cols() != run_cols[p] && last_reader[in] == p) {
+          last_reader[in] = run_end[p] - 1;
+          held_to[run_end[p] - 1].push_back(in);
+        }
   std::vector<bool> pinned(g.size(), false);
   for (NodeId r : roots) pinned[r] = visible_[r] = outside[r] = true;
   // A uniform constant whose readers all broadcast their inputs is held as
@@ -326,7 +371,14 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   for (NodeId id : order_)
     if (!elided(id) && !op_info(g.node(id).op).broadcasting)
       for (NodeId in : g.node(id).inputs()) compact_[source_[in]] = false;
-  BufferPlan whole, block;
+  // A value of a run whose readers are all in the run needs one tile.
+  tile_.assign(g.size(), -1);
+  std::vector<bool> tiled(g.size(), false);
+  for (std::size_t p = 0; p < order_.size(); ++p) {
+    const NodeId id = order_[p];
+    tiled[id] = run_end[p] > 0 && !elided(id) && !accumulates[id] && !outside[id] && last_reader[id] < run_end[p];
+  }
+  BufferPlan whole, block, tile;
   std::vector<bool> released(g.size(), false);
   const auto release = [&](BufferPlan& plan, std::int32_t buffer, NodeId in) {
     if (!released[in]) plan.give_back(buffer);
@@ -335,6 +387,11 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   // Whether node p of the chain is the last to read in's block, and whether
   // step s is the last to read in's whole buffer (not kept).
   const auto last_block_read = [&](NodeId in, std::size_t p) { return block_[in] >= 0 && last_reader[in] == p; };
+  // After node p of a chain: in's block or tile goes back if p read it last.
+  const auto release_block = [&](NodeId in, std::size_t p) {
+    if (last_block_read(in, p)) release(block, block_[in], in);
+    if (tile_[in] >= 0 && last_reader[in] == p) release(tile, tile_[in], in);
+  };
   const auto last_whole_use = [&](NodeId in, std::size_t s) {
     return slot_[in] >= 0 && !pinned[in] && last_use[in] == s;
   };
@@ -349,15 +406,18 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       for (NodeId read : n.inputs()) {
         const NodeId in = source_[read];
         if (!op_info(n.op).elementwise || g.shape(in) != n.shape) continue;
-        if (step.blocked && last_block_read(in, p)) release(block, block_[in], in);
+        if (step.blocked) release_block(in, p);
         if (!step.blocked && last_whole_use(in, s)) release(whole, slot_[in], in);
       }
       if (!step.blocked || outside[id] || accumulates[id]) slot_[id] = whole.take(held_shape(id).size(), pinned[id]);
       if (!step.blocked) continue;
       // Inside the chain, block buffers by liveness along the chain.
-      if (!outside[id] && !accumulates[id]) block_[id] = block.take(block_rows_ * n.shape.cols(), false);
-      for (NodeId read : n.inputs())
-        if (const NodeId in = source_[read]; last_block_read(in, p)) release(block, block_[in], in);
+      if (tiled[id])
+        tile_[id] = tile.take(kColumnTile<T>, false);
+      else if (!outside[id] && !accumulates[id])
+        block_[id] = block.take(block_rows_ * n.shape.cols(), false);
+      for (NodeId read : n.inputs()) release_block(source_[read], p);
+      for (NodeId in : held_to[p]) release_block(in, p);
     }
     for (std::size_t p = step.begin; p < step.end; ++p)
       for (NodeId read : g.node(order_[p]).inputs())
@@ -365,6 +425,7 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   }
   whole.allocate(data_);
   block.allocate(blocks_);
+  tile.allocate(tiles_);
   // A variable of the batch's rows that a chain reads is looked at by the
   // first such chain, a block at a time while the block is in the cache.
   for (Step& step : steps_)
@@ -485,23 +546,47 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
         const TensorView<T> v = block_view(leaf, row, rows);
         lanes->fold(v.data, v.shape.size());
       }
-    for (std::size_t p = step.begin; p < step.end; ++p) {
+    // Node p on columns [first, first + width) of the block's rows of `cols`
+    // columns: a tile of a run (one row), or the whole block (first = 0,
+    // width = cols). A value of the run's own tiles is read and written at
+    // the start of its tile buffer; a value of `cols` columns at `first`; any
+    // other value (one per row) whole.
+    const auto run = [&](std::size_t p, std::int64_t first, std::int64_t width, std::int64_t cols) {
       const NodeId id = order_[p];
-      const Node& n = g.node(id);
-      if (elided(id)) continue;
-      if (partial_[id] >= 0) {  // a reduction to one element: this block of its input
-        const NodeId in = n.in[0];
-        accumulator_[id].add(block_view(in, row, rows), row * g.shape(in).cols(), partials_.data() + partial_[id]);
-        continue;
+      const auto view = [&](NodeId read) -> TensorView<T> {
+        const NodeId in = source_[read];
+        if (tile_[in] >= 0) return {tiles_[tile_[in]].data(), Shape::matrix(1, width)};
+        const TensorView<T> v = block_view(in, row, rows);
+        if (width < cols && v.shape.cols() == cols) return {v.data + first, Shape::matrix(1, width)};
+        return v;
+      };
+      if (partial_[id] >= 0) {  // a reduction to one element: these columns of its input
+        accumulator_[id].add(view(g.node(id).in[0]), row * cols + first, partials_.data() + partial_[id]);
+        return;
       }
-      const std::int64_t cols = n.shape.cols();
       TensorView<T> views[kMaxInputs];
       std::size_t count = 0;
-      for (NodeId in : n.inputs()) views[count++] = block_view(in, row, rows);
-      T* out = block_[id] >= 0 ? blocks_[block_[id]].data() : data_[slot_[id]].data() + row * cols;
-      kernel_[id](g, id, std::span(views, count), Shape::matrix(rows, cols), out);
-      if (lanes && folded(id)) lanes->fold(out, rows * cols);
-      note_bad(p, row * cols, out, rows * cols);
+      for (NodeId in : g.node(id).inputs()) views[count++] = view(in);
+      T* out = tile_[id] >= 0    ? tiles_[tile_[id]].data()
+               : block_[id] >= 0 ? blocks_[block_[id]].data() + first
+                                 : data_[slot_[id]].data() + row * cols + first;
+      kernel_[id](g, id, std::span(views, count), Shape::matrix(rows, width), out);
+      if (lanes && folded(id)) lanes->fold(out, rows * width);
+      note_bad(p, row * cols + first, out, rows * width);
+    };
+    for (std::size_t p = step.begin; p < step.end; ++p) {
+      const NodeId id = order_[p];
+      if (elided(id)) continue;
+      // The columns of its value, or of the value it reduces.
+      const std::int64_t cols = g.shape(partial_[id] >= 0 ? g.node(id).in[0] : id).cols();
+      if (const std::size_t end = column_run_end_[p]; end > 0) {  // a tile of columns at a time
+        for (std::int64_t first = 0; first < cols; first += kColumnTile<T>)
+          for (std::size_t q = p; q < end; ++q)
+            if (!elided(order_[q])) run(q, first, std::min(kColumnTile<T>, cols - first), cols);
+        p = end - 1;
+        continue;
+      }
+      run(p, 0, cols, cols);
     }
   }
   for (std::size_t p = step.begin; p < step.end; ++p) {

@@ -18,7 +18,10 @@
 // are those of evaluating node by node. A reduction of such a chain's value
 // to one element (the sum of a batch's losses) joins the chain and takes the
 // value a block at a time (OpInfo::accumulators), so the value it reduces is
-// never held whole.
+// never held whole. When a block is one row, the consecutive elementwise
+// nodes of a chain between its row reductions go a tile of columns at a
+// time (kColumnTile), and a value read only there takes a buffer of one
+// tile instead of a row.
 #pragma once
 
 #include <array>
@@ -80,6 +83,10 @@ inline std::string_view name_of(Math m) { return m == Math::Faithful ? "faithful
 // values of one block of a chain then stay in the core's cache from one node
 // to the next.
 inline constexpr std::int64_t kBlockElements = 4096;
+// A block of one row runs a run of elementwise nodes a tile of this many
+// columns (8 KB) at a time; the values read only inside the run take one
+// tile each and stay in the core's nearest cache.
+template <class T> inline constexpr std::int64_t kColumnTile = 8192 / static_cast<std::int64_t>(sizeof(T));
 
 template <class T> class FiniteLanes;  // engine/eval.cpp
 
@@ -104,16 +111,23 @@ template <class T> class Evaluation {
   // How many buffers hold the values (one per node when all are kept); the
   // buffers of one block of rows are not counted.
   std::size_t buffer_count() const { return data_.size(); }
-  // Elements held by all buffers (those of one block included).
+  // Elements held by all buffers (those of one block or tile included).
   std::size_t held_elements() const {
     std::size_t n = 0;
     for (const auto& b : data_) n += b.size();
     for (const auto& b : blocks_) n += b.size();
+    for (const auto& b : tiles_) n += b.size();
     return n;
   }
   // Rows per block when row-wise nodes run a block of rows at a time; 0 when
   // every node runs on its whole value.
   std::int64_t block_rows() const { return block_rows_; }
+  // How many nodes run a tile of columns at a time (kColumnTile): the runs of
+  // elementwise nodes in chains of one row per block wider than a tile.
+  std::size_t tiled_nodes() const { return tiled_nodes_; }
+  // How many buffers of one tile hold the values that a run of tiles reads
+  // only inside the run.
+  std::size_t tile_buffers() const { return tiles_.size(); }
 
  private:
   // A range of order_: one node run on its whole value, or a chain of
@@ -185,10 +199,18 @@ template <class T> class Evaluation {
   bool constants_finite_ = false;  // seen by a run: the constants need no more looks
   std::vector<std::vector<T>> data_;
   std::vector<std::vector<T>> blocks_;
+  // Per node: its buffer in tiles_ (a value of a run of tiles read only in
+  // that run), or −1.
+  std::vector<std::int32_t> tile_;
+  std::vector<std::vector<T>> tiles_;
   std::vector<NodeId> order_;
   std::vector<Step> steps_;
   std::int64_t batch_rows_ = 0;  // the rows of the blocked nodes
   std::int64_t block_rows_ = 0;
+  // Per position in order_: where the run of nodes computed a tile of columns
+  // at a time that starts there ends (0 where none starts).
+  std::vector<std::size_t> column_run_end_;
+  std::size_t tiled_nodes_ = 0;
   std::optional<NonFinite> nonfinite_;
 };
 

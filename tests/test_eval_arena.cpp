@@ -197,6 +197,58 @@ TEST(EvalArena, AOneHotOfLabelsIsComputedWhereItIsFirstRead) {
   EXPECT_LT(std::find_if(order.begin(), order.end(), is_exp) - order.begin(), place(one_hot.id()));
 }
 
+// Rows so wide that a block is one row (kBlockElements) run the runs of
+// elementwise nodes between the row reductions (z − m then its exp; the
+// log-probabilities, their product with y, its sum over the batch and the
+// gradient's first term; the scaled exps and the gradient) a tile of
+// columns (kColumnTile: 8 KB) at a time, the last tile shorter, and the
+// values read only inside a run take a buffer of one tile: with the values
+// and the non-finite report of node by node. Blocks of several rows are not
+// split.
+template <class T> void expect_tiles_match_node_by_node(std::int64_t cols, bool stable) {
+  constexpr std::int64_t rows = 3;
+  SoftmaxCeGraph f(rows, cols, stable);
+  const NodeId roots[] = {f.loss.id(), f.grad_z};
+  const Evaluation<T> lean = lean_as_node_by_node<T>(f.g, roots, point<T>(rows, cols, 4));
+  const std::string what = std::to_string(cols) + (stable ? " stable" : "");
+  EXPECT_EQ(lean.block_rows(), std::max<std::int64_t>(1, kBlockElements / cols)) << what;
+  if (lean.block_rows() == 1) {
+    EXPECT_GE(lean.tiled_nodes(), 4u) << what;
+    EXPECT_GE(lean.tile_buffers(), 1u) << what;
+  } else {
+    EXPECT_EQ(lean.tiled_nodes(), 0u) << what;
+    EXPECT_EQ(lean.tile_buffers(), 0u) << what;
+  }
+}
+
+TEST(EvalArena, ARowWiderThanABlockRunsElementwiseNodesATileAtATime) {
+  static_assert(2 * kColumnTile<float> + 37 > kBlockElements && 4 * kColumnTile<double> == kBlockElements);
+  for (bool stable : {false, true}) {
+    expect_tiles_match_node_by_node<float>(2 * kColumnTile<float> + 37, stable);
+    expect_tiles_match_node_by_node<double>(4 * kColumnTile<double> + 37, stable);
+    expect_tiles_match_node_by_node<double>(4 * kColumnTile<double>, stable);  // whole tiles only
+    expect_tiles_match_node_by_node<float>(kColumnTile<float>, stable);        // two rows a block
+  }
+
+  // exp overflows in the second tile of the second row; log, later in order,
+  // meets p = 0 in the first row: the report names exp, as node by node.
+  constexpr std::int64_t rows = 3, cols = 2 * kColumnTile<float> + 37;
+  SoftmaxCeGraph f(rows, cols);
+  const NodeId roots[] = {f.loss.id(), f.grad_z};
+  Bindings<float> b = point<float>(rows, cols, 5);
+  b["z"][cols + kColumnTile<float> + 17] = 200.0f;
+  b["z"][4] = -200.0f;
+  const Evaluation<float> all(f.g, roots, b);
+  const Evaluation<float> lean(f.g, roots, b, Keep::Roots);
+  ASSERT_TRUE(all.nonfinite());
+  ASSERT_TRUE(lean.nonfinite());
+  EXPECT_GT(lean.tiled_nodes(), 0u);
+  EXPECT_EQ(op_info(f.g.node(lean.nonfinite()->node).op).name, "exp");
+  EXPECT_EQ(lean.nonfinite()->node, all.nonfinite()->node);
+  EXPECT_EQ(lean.nonfinite()->element, all.nonfinite()->element);
+  EXPECT_EQ(lean.nonfinite()->value, all.nonfinite()->value);
+}
+
 // Without blocks too: exp(exp(x)) is written over exp(x), so −exp(exp(x))
 // holds one value beside its root. An op that is not elementwise
 // (log_softmax_fused: each element of its result depends on the whole row)
