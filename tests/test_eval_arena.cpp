@@ -12,7 +12,9 @@
 #include "engine/eval.hpp"
 #include "engine/op.hpp"
 #include "engine/print.hpp"
+#include "engine/parser.hpp"
 #include "ops/composites.hpp"
+#include "ops/functions.hpp"
 #include "ops/fused.hpp"
 
 namespace ddx {
@@ -228,6 +230,26 @@ TEST(EvalArena, ARowWiderThanABlockRunsElementwiseNodesATileAtATime) {
     expect_tiles_match_node_by_node<double>(4 * kColumnTile<double> + 37, stable);
     expect_tiles_match_node_by_node<double>(4 * kColumnTile<double>, stable);  // whole tiles only
     expect_tiles_match_node_by_node<float>(kColumnTile<float>, stable);        // two rows a block
+  }
+
+  // Other graphs with long rows: a temperature, log_softmax, a sigmoid, a
+  // square, a constant row, a row-wise fused node between runs, a value
+  // read by runs on both sides of a row reduction.
+  for (const char* text : {"sum(-y * log(softmax(z / 3)))", "sum(y * log_softmax(z)) / 3",
+                           "sum(sigmoid(z) * y - z^2 / 2)", "sum(exp(z - max(z, axis=1)) * y) + sum(log(sum(exp(z), axis=1)))",
+                           "sum(log_softmax_fused(z) * exp(y - z)) + sum(z * y)",
+                           "sum((z - sum(z * y, axis=1)) * (z + 1/2) * exp(-sum(z, axis=1) / 5000))"}) {
+    for (std::int64_t cols : {2 * kColumnTile<float> + 37, 6 * kColumnTile<double> + 5}) {
+      constexpr std::int64_t rows = 3;
+      Graph g;
+      const ParseContext context =
+          builtin_parse_context({{"z", Shape::matrix(rows, cols)}, {"y", Shape::matrix(rows, cols)}});
+      const Expr loss = parse_program(g, text, context).result;
+      const NodeId roots[] = {loss.id(), grad(loss, {variable(g, "z", Shape::matrix(rows, cols))}).gradients[0]};
+      const Evaluation<float> f = lean_as_node_by_node<float>(g, roots, point<float>(rows, cols, 6));
+      const Evaluation<double> d = lean_as_node_by_node<double>(g, roots, point<double>(rows, cols, 7));
+      EXPECT_GT(f.tiled_nodes() + d.tiled_nodes(), 0u) << text;
+    }
   }
 
   // exp overflows in the second tile of the second row; log, later in order,
