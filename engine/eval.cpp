@@ -328,8 +328,7 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       while (elided(order_[end - 1])) --end;  // the run ends with a node it computes
       if (computed < 2) continue;
       column_run_end_[p] = end;
-      std::fill(run_end.begin() + static_cast<std::ptrdiff_t>(p), run_end.begin() + static_cast<std::ptrdiff_t>(end), end);
-      std::fill(run_cols.begin() + static_cast<std::ptrdiff_t>(p), run_cols.begin() + static_cast<std::ptrdiff_t>(end), cols);
+      for (std::size_t q = p; q < end; ++q) run_end[q] = end, run_cols[q] = cols;
       tiled_nodes_ += computed;
       p = end - 1;
     }

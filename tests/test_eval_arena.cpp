@@ -236,7 +236,8 @@ TEST(EvalArena, ARowWiderThanABlockRunsElementwiseNodesATileAtATime) {
   // square, a constant row, a row-wise fused node between runs, a value
   // read by runs on both sides of a row reduction.
   for (const char* text : {"sum(-y * log(softmax(z / 3)))", "sum(y * log_softmax(z)) / 3",
-                           "sum(sigmoid(z) * y - z^2 / 2)", "sum(exp(z - max(z, axis=1)) * y) + sum(log(sum(exp(z), axis=1)))",
+                           "sum(sigmoid(z) * y - z^2 / 2)",
+                           "sum(exp(z - max(z, axis=1)) * y) + sum(log(sum(exp(z), axis=1)))",
                            "sum(log_softmax_fused(z) * exp(y - z)) + sum(z * y)",
                            "sum((z - sum(z * y, axis=1)) * (z + 1/2) * exp(-sum(z, axis=1) / 5000))"}) {
     for (std::int64_t cols : {2 * kColumnTile<float> + 37, 6 * kColumnTile<double> + 5}) {
