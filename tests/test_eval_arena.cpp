@@ -233,8 +233,8 @@ TEST(EvalArena, ARowWiderThanABlockRunsElementwiseNodesATileAtATime) {
   }
 
   // Other graphs with long rows: a temperature, log_softmax, a sigmoid, a
-  // square, a constant row, a row-wise fused node between runs, a value
-  // read by runs on both sides of a row reduction.
+  // square, a row-wise fused node between runs, the logits read by runs on
+  // both sides of a row reduction and scaled by a per-row value.
   for (const char* text : {"sum(-y * log(softmax(z / 3)))", "sum(y * log_softmax(z)) / 3",
                            "sum(sigmoid(z) * y - z^2 / 2)",
                            "sum(exp(z - max(z, axis=1)) * y) + sum(log(sum(exp(z), axis=1)))",
