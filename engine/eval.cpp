@@ -311,9 +311,8 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   // columns and the values are the same, as long as a value that the run's
   // nodes read whole for every tile (one per row) keeps its block until the
   // run ends (below).
-  column_run_end_.assign(order_.size(), 0);
-  std::vector<std::size_t> run_end(order_.size(), 0);   // per position: the end of its run, 0 if none
-  std::vector<std::int64_t> run_cols(order_.size(), 0);  // and the width of its rows
+  run_end_.assign(order_.size(), 0);
+  std::vector<std::int64_t> run_cols(order_.size(), 0);  // per position in a run: the width of its rows
   const auto tiles_with = [&](NodeId id, std::int64_t cols) {
     if (accumulates[id]) return g.shape(g.node(id).in[0]).cols() == cols;
     return elided(id) || (op_info(g.node(id).op).elementwise && g.shape(id).cols() == cols);
@@ -327,8 +326,7 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
       for (; end < step.end && tiles_with(order_[end], cols); ++end) computed += elided(order_[end]) ? 0 : 1;
       while (elided(order_[end - 1])) --end;  // the run ends with a node it computes
       if (computed < 2) continue;
-      column_run_end_[p] = end;
-      for (std::size_t q = p; q < end; ++q) run_end[q] = end, run_cols[q] = cols;
+      for (std::size_t q = p; q < end; ++q) run_end_[q] = end, run_cols[q] = cols;
       tiled_nodes_ += computed;
       p = end - 1;
     }
@@ -355,11 +353,11 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     }
   }
   for (std::size_t p = 0; p < order_.size(); ++p)
-    if (run_end[p] > 0 && !elided(order_[p]))
+    if (run_end_[p] > 0 && !elided(order_[p]))
       for (NodeId read : g.node(order_[p]).inputs())
         if (const NodeId in = source_[read]; g.shape(in).cols() != run_cols[p] && last_reader[in] == p) {
-          last_reader[in] = run_end[p] - 1;
-          held_to[run_end[p] - 1].push_back(in);
+          last_reader[in] = run_end_[p] - 1;
+          held_to[run_end_[p] - 1].push_back(in);
         }
   std::vector<bool> pinned(g.size(), false);
   for (NodeId r : roots) pinned[r] = visible_[r] = outside[r] = true;
@@ -375,7 +373,7 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
   std::vector<bool> tiled(g.size(), false);
   for (std::size_t p = 0; p < order_.size(); ++p) {
     const NodeId id = order_[p];
-    tiled[id] = run_end[p] > 0 && !elided(id) && !accumulates[id] && !outside[id] && last_reader[id] < run_end[p];
+    tiled[id] = run_end_[p] > 0 && !elided(id) && !accumulates[id] && !outside[id] && last_reader[id] < run_end_[p];
   }
   BufferPlan whole, block, tile;
   std::vector<bool> released(g.size(), false);
@@ -578,7 +576,9 @@ template <class T> void Evaluation<T>::run_blocks(const Step& step, FiniteLanes<
       if (elided(id)) continue;
       // The columns of its value, or of the value it reduces.
       const std::int64_t cols = g.shape(partial_[id] >= 0 ? g.node(id).in[0] : id).cols();
-      if (const std::size_t end = column_run_end_[p]; end > 0) {  // a tile of columns at a time
+      // A tile of columns at a time (a run is entered at its first node: the
+      // loop goes on after its end).
+      if (const std::size_t end = run_end_[p]; end > 0) {
         for (std::int64_t first = 0; first < cols; first += kColumnTile<T>)
           for (std::size_t q = p; q < end; ++q)
             if (!elided(order_[q])) run(q, first, std::min(kColumnTile<T>, cols - first), cols);

@@ -208,8 +208,8 @@ template <class T> class Evaluation {
   std::int64_t batch_rows_ = 0;  // the rows of the blocked nodes
   std::int64_t block_rows_ = 0;
   // Per position in order_: where the run of nodes computed a tile of columns
-  // at a time that starts there ends (0 where none starts).
-  std::vector<std::size_t> column_run_end_;
+  // at a time that holds it ends (0 when in none).
+  std::vector<std::size_t> run_end_;
   std::size_t tiled_nodes_ = 0;
   std::optional<NonFinite> nonfinite_;
 };
