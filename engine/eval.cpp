@@ -185,18 +185,21 @@ template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots
 
 template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) {
   const Graph& g = *graph_;
-  // A broadcast view that is not a root and whose readers all broadcast
-  // their inputs is not computed: its readers read its input (its source).
-  // Its value needs no look for inf and NaN of its own: where it needed one,
-  // its source gets it.
-  std::vector<bool> broadcast_readers(g.size(), true);
-  for (NodeId r : roots) broadcast_readers[r] = false;
+  // A broadcast view that is not a root, and whose readers all broadcast
+  // their inputs or whose value has its input's shape (stop_gradient), is
+  // not computed: its readers read its input (its source). Its value needs
+  // no look for inf and NaN of its own: where it needed one, its source gets
+  // it.
+  std::vector<bool> root(g.size(), false), broadcast_readers(g.size(), true);
+  for (NodeId r : roots) root[r] = true;
   for (NodeId id : order_)
     if (!op_info(g.node(id).op).broadcasting)
       for (NodeId in : g.node(id).inputs()) broadcast_readers[in] = false;
   for (NodeId id : order_) {
     const Node& n = g.node(id);
-    if (n.op == kVarOp || n.op == kConstOp || !op_info(n.op).broadcast_view || !broadcast_readers[id]) continue;
+    if (n.op == kVarOp || n.op == kConstOp || !op_info(n.op).broadcast_view || root[id] ||
+        !(broadcast_readers[id] || n.shape == g.shape(n.in[0])))
+      continue;
     source_[id] = source_[n.in[0]];
     if (checked_[id]) checked_[source_[id]] = true;
   }

@@ -125,9 +125,10 @@ struct OpInfo {
   // later node reads. True for the elementwise maps (the binary ones, which
   // are the broadcasting ops, and neg, exp, log, pow, stop_gradient).
   bool elementwise = false;
-  // The result is input 0 broadcast to the result's shape (broadcast_to):
-  // where every reader is broadcasting, the lean evaluator gives the readers
-  // input 0 in its place and never computes the result.
+  // The result is input 0 broadcast to the result's shape (broadcast_to, and
+  // stop_gradient, whose result is its input): where every reader is
+  // broadcasting, or the result has input 0's shape, the lean evaluator
+  // gives the readers input 0 in its place and never computes the result.
   bool broadcast_view = false;
   // Per input: a non-finite element of it makes some element of the result
   // non-finite (x + inf, log(inf), a sum over a NaN). False where one can

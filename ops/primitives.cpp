@@ -327,7 +327,8 @@ OpIds register_all() {
                    /*broadcasting=*/true);
   ids.stop_gradient = call(kStop, 1, "no adjoint flows (treated as a constant)", same_shape<kStop>, nullptr,
                            unary_kernels<StopGradient>(), symbolic_unary<StopGradient>(), nullptr,
-                           StopGradient::index_form, kKeeps, /*elementwise=*/true);
+                           StopGradient::index_form, kKeeps, /*elementwise=*/true, /*broadcasting=*/false,
+                           /*accumulators=*/{}, /*broadcast_view=*/true);
   return ids;
 }
 

@@ -550,5 +550,37 @@ TEST(EvalArena, ABroadcastReadByBroadcastingOpsIsNotComputed) {
   EXPECT_EQ(lean3.nonfinite()->element, rows - 1);
 }
 
+// stop_gradient's value is its input: unless it is a root, its readers read
+// the input and it is never computed, so it takes no buffer of its own.
+TEST(EvalArena, AStopGradientIsNotComputedUnlessItIsARoot) {
+  constexpr std::int64_t rows = 64, cols = 50;  // one block: no chain
+  Graph g;
+  const Expr x = variable(g, "x", Shape::matrix(rows, cols));
+  Bindings<double> b;
+  for (std::int64_t k = 0; k < rows * cols; ++k) b["x"].push_back(std::sin(0.1 * static_cast<double>(k) + 0.05));
+  const Expr e = exp(x);
+  const Expr stopped = stop_gradient(e);
+  // Computed, stop_gradient(e) would need a buffer beside e's (e is read
+  // after it); not computed, the graph holds e, the two sums and the root.
+  const NodeId roots[] = {(sum(stopped) + sum(e)).id()};
+  const Evaluation<double> all(g, roots, b);
+  const Evaluation<double> lean(g, roots, b, Keep::Roots);
+  EXPECT_EQ(all.value(roots[0]), lean.value(roots[0]));
+  EXPECT_EQ(lean.held_elements(), static_cast<std::size_t>(rows * cols + 3));
+  // A root is computed.
+  const NodeId root[] = {stopped.id()};
+  const Evaluation<double> as_root(g, root, b, Keep::Roots);
+  EXPECT_EQ(as_root.value(stopped.id()), all.value(e.id()));
+  // A non-finite value it passes on is reported where it arose.
+  const Expr logs = log(x * x);
+  const NodeId through[] = {sum(exp(stop_gradient(logs))).id()};
+  b["x"][rows * cols - 7] = 0.0;
+  const Evaluation<double> lean2(g, through, b, Keep::Roots);
+  EXPECT_TRUE(std::isfinite(lean2.scalar(through[0])));
+  ASSERT_TRUE(lean2.nonfinite());
+  EXPECT_EQ(lean2.nonfinite()->node, logs.id());
+  EXPECT_EQ(lean2.nonfinite()->element, rows * cols - 7);
+}
+
 }  // namespace
 }  // namespace ddx
