@@ -8,9 +8,13 @@ faithful exp and log (Math::Faithful, the fused kernel's own) and their
 ratios to fused.
 
 Usage: bench/run_bench.py [--build-dir DIR | --binary PATH] [--repetitions N]
-                          [--filter REGEX] [--json FILE]
+                          [--rounds N] [--filter REGEX] [--json FILE]
 Times are CPU time (Google Benchmark's default), so a shared machine slows
-the numbers less than wall-clock time would.
+the numbers less than wall-clock time would. Each precision and shape runs
+in a process of its own, its kinds back to back, so that the two times of a
+ratio are measured seconds apart. With --rounds N everything runs N times
+and each benchmark keeps the smallest of its N medians: the round least
+slowed by whatever else the machine ran.
 Uses the Python standard library only.
 """
 import argparse
@@ -40,23 +44,71 @@ def build(build_dir):
     return os.path.join(build_dir, "bench", "bench_softmax_ce")
 
 
-def run(binary, repetitions, bench_filter=None, keep_json=None):
-    """Runs the benchmark; returns {(kind, precision, B, n): median ns per element}.
-    Google Benchmark's JSON output is kept in keep_json when given."""
-    if keep_json:
-        path = keep_json
-    else:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-            path = out.name
-    command = [binary, f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true",
-               f"--benchmark_out={path}", "--benchmark_out_format=json"]
+NAME = re.compile(r"BM_(\w+)<(\w+)>/B:(\d+)/n:(\d+)")
+
+
+def groups(binary, bench_filter=None):
+    """The benchmarks the binary runs (matching bench_filter), grouped by
+    (precision, shape) in the table's order: each group a list of names."""
+    command = [binary, "--benchmark_list_tests"]
     if bench_filter:
         command.append(f"--benchmark_filter={bench_filter}")
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    with open(path) as f:
-        data = json.load(f)
-    if not keep_json:
+    listed = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()
+    by_key = {}
+    for name in listed:
+        m = NAME.fullmatch(name)
+        if m and m.group(2) in PRECISIONS:
+            rows, classes = int(m.group(3)), int(m.group(4))
+            by_key.setdefault((PRECISIONS.index(m.group(2)), rows * classes, rows), []).append(name)
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def run_once(binary, repetitions, names, show_context):
+    """Google Benchmark's JSON output for one run of exactly these benchmarks.
+    What the binary says of the machine (its stderr) is shown for the first
+    run only, or when it fails."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        path = out.name
+    command = [binary, f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true",
+               f"--benchmark_out={path}", "--benchmark_out_format=json",
+               "--benchmark_filter=^(" + "|".join(names) + ")$"]
+    try:
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if show_context or done.returncode != 0:
+            sys.stderr.write(done.stderr)
+        done.check_returncode()
+        with open(path) as f:
+            return json.load(f)
+    finally:
         os.unlink(path)
+
+
+def run(binary, repetitions, bench_filter=None, keep_json=None, rounds=1):
+    """Runs the benchmark; returns {(kind, precision, B, n): ns per element},
+    the median of the repetitions, and with several rounds the smallest of
+    the rounds' medians (the round least slowed by whatever else the machine
+    ran). Each (precision, shape) runs in a process of its own, its kinds
+    back to back, so that the two times of a ratio are measured seconds
+    apart, not minutes. The JSON output of the round kept for each benchmark
+    (its aggregates, in Google Benchmark's format) goes to keep_json when
+    given."""
+    kept = {}  # run_name -> (median ns per element, its aggregate entries)
+    context = None
+    listed = groups(binary, bench_filter)
+    for _ in range(rounds):
+        for names in listed:
+            data = run_once(binary, repetitions, names, show_context=context is None)
+            context = context or data.get("context")
+            entries = {}
+            for b in data["benchmarks"]:
+                entries.setdefault(b["run_name"], []).append(b)
+            for run_name, ns in medians(data, by_run_name=True).items():
+                if run_name not in kept or ns < kept[run_name][0]:
+                    kept[run_name] = (ns, entries[run_name])
+    data = {"context": context, "benchmarks": [b for _, entries in kept.values() for b in entries]}
+    if keep_json:
+        with open(keep_json, "w") as f:
+            json.dump(data, f, indent=1)
     return medians(data)
 
 
@@ -66,16 +118,20 @@ def load(path):
         return medians(json.load(f))
 
 
-def medians(data):
+def medians(data, by_run_name=False):
+    """{(kind, precision, B, n): median ns per element} of a Google Benchmark
+    JSON output (keyed by the benchmark's name instead with by_run_name)."""
     result = {}
     for b in data["benchmarks"]:
-        if b.get("aggregate_name") != "median":
+        single = b.get("run_type") == "iteration" and b.get("repetitions") == 1  # --repetitions 1: no aggregates
+        if b.get("aggregate_name") != "median" and not single:
             continue
-        m = re.match(r"BM_(\w+)<(\w+)>/B:(\d+)/n:(\d+)", b["run_name"])
+        m = NAME.fullmatch(b["run_name"])
         if not m:
             continue
         kind, precision, rows, classes = m.group(1).lower(), m.group(2), int(m.group(3)), int(m.group(4))
-        result[(kind, precision, rows, classes)] = 1e9 / b["items_per_second"]
+        ns = 1e9 / b["items_per_second"]
+        result[b["run_name"] if by_run_name else (kind, precision, rows, classes)] = ns
     return result
 
 
@@ -92,13 +148,13 @@ def fmt(x, digits=3):
     return "-" if x is None else f"{x:.{digits}g}"
 
 
-def print_rows(ns, times, ratios):
+def print_rows(ns, times, ratios, label):
     """One row per precision and shape: the medians of the benchmark kinds in
     `times` (column title -> kind) and the ratios in `ratios` (column title ->
     the titles of the numerator and the denominator)."""
     widths = {title: max(8, len(title)) for title in list(times) + list(ratios)}
     print(f"{'shape':>12} {'precision':>9} " + " ".join(f"{t:>{widths[t]}}" for t in list(times) + list(ratios))
-          + "   (ns per element, medians)")
+          + f"   (ns per element, {label})")
     for precision in PRECISIONS:
         for rows, classes in shapes(ns):
             value = {t: ns.get((kind, precision, rows, classes)) for t, kind in times.items()}
@@ -107,16 +163,16 @@ def print_rows(ns, times, ratios):
                   + " ".join(f"{fmt(value[t]):>{widths[t]}}" for t in list(times) + list(ratios)))
 
 
-def print_table(ns):
+def print_table(ns, label="medians"):
     ratios = {"composed/fused": ("composed", "fused"), "stable/fused": ("stable", "fused")}
     print_rows(ns, {"bound": "bound", "fused": "fused", "composed": "composed", "stable": "stablecomposed"},
-               {"fused/bound": ("fused", "bound"), **ratios})
+               {"fused/bound": ("fused", "bound"), **ratios}, label)
     print("targets: fused/bound <= 1.5, composed/fused <= 3 (stable: the stable composed graph)")
     if not any(kind.endswith("faithful") for (kind, _, _, _) in ns):
         return
     print()
     print("with faithful exp and log (Math::Faithful: within 1 ulp, the fused kernel's own exp and log)")
-    print_rows(ns, {"fused": "fused", "composed": "composedfaithful", "stable": "stablecomposedfaithful"}, ratios)
+    print_rows(ns, {"fused": "fused", "composed": "composedfaithful", "stable": "stablecomposedfaithful"}, ratios, label)
 
 
 def main():
@@ -124,11 +180,19 @@ def main():
     parser.add_argument("--build-dir", help="build here instead of the bench preset's build-bench/")
     parser.add_argument("--binary", help="an already built bench_softmax_ce (skips the build)")
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run everything this many times and keep, per benchmark, the smallest median")
     parser.add_argument("--filter", help="Google Benchmark filter regex")
     parser.add_argument("--json", help="keep Google Benchmark's JSON output here (compare_pytorch.py --ddx-json reads it)")
     args = parser.parse_args()
+    if args.repetitions < 1 or args.rounds < 1:
+        parser.error("--repetitions and --rounds must be at least 1")
     binary = args.binary or build(args.build_dir)
-    print_table(run(binary, args.repetitions, args.filter, args.json))
+    ns = run(binary, args.repetitions, args.filter, args.json, args.rounds)
+    if not ns:
+        print("no benchmark matched" + (f" --filter {args.filter}" if args.filter else ""), file=sys.stderr)
+        return 1
+    print_table(ns, f"the smallest of {args.rounds} rounds' medians" if args.rounds > 1 else "medians")
     return 0
 
 
