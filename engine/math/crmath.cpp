@@ -429,12 +429,14 @@ template <class T> [[gnu::always_inline]] inline void pad_in(const T* x, std::in
 #if defined(__AVX512F__)
   constexpr std::int64_t L = 64 / sizeof(T);
   for (std::int64_t p = 0; p < padded; p += L) {
-    const std::int64_t r = m - p;  // lanes of this vector in the chunk
+    const std::int64_t r = m - p;  // lanes of this vector in the chunk (x + p is not formed past its end)
     const unsigned mask = r >= L ? (1u << L) - 1 : r <= 0 ? 0u : (1u << r) - 1;
     if constexpr (std::is_same_v<T, float>)
-      _mm512_storeu_ps(args + p, _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), static_cast<__mmask16>(mask), x + p));
+      _mm512_storeu_ps(args + p, r <= 0 ? _mm512_set1_ps(1.0f)
+                                        : _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), static_cast<__mmask16>(mask), x + p));
     else
-      _mm512_storeu_pd(args + p, _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), static_cast<__mmask8>(mask), x + p));
+      _mm512_storeu_pd(args + p, r <= 0 ? _mm512_set1_pd(1.0)
+                                        : _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), static_cast<__mmask8>(mask), x + p));
   }
 #else
   std::copy(x, x + m, args);
