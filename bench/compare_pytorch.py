@@ -83,12 +83,8 @@ def main():
     parser.add_argument("--build-dir", help="build bench_softmax_ce here instead of the bench preset's build-bench/")
     parser.add_argument("--binary", help="an already built bench_softmax_ce (skips the build)")
     parser.add_argument("--ddx-json", help="ddx's times from a run_bench.py --json file instead of a new run")
-    parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="time everything this many times, ddx and PyTorch alike, and keep the smallest median")
+    run_bench.add_timing_arguments(parser)  # --rounds: PyTorch's times too
     args = parser.parse_args()
-    if args.repetitions < 1 or args.rounds < 1:
-        parser.error("--repetitions and --rounds must be at least 1")
     try:
         import torch
     except ImportError:
@@ -104,9 +100,7 @@ def main():
     shapes = run_bench.shapes(ddx)
     theirs = pytorch_times(torch, args.repetitions, shapes, args.rounds)
 
-    kept = f"medians of {args.repetitions}"
-    if args.rounds > 1:
-        kept = f"the smallest of {args.rounds} rounds' {kept}"
+    kept = run_bench.kept(args.rounds, f"medians of {args.repetitions}")
     print(f"PyTorch {torch.__version__}, one thread; ns per element, {kept}")
     print(f"{'shape':>12} {'precision':>9} | {'ddx fused':>9} {'pt fused':>9} {'ratio':>6} |"
           f" {'ddx comp':>9} {'pt comp':>9} {'ratio':>6}")

@@ -47,6 +47,14 @@ def build(build_dir):
 NAME = re.compile(r"BM_(\w+)<(\w+)>/B:(\d+)/n:(\d+)")
 
 
+def parse(name):
+    """(kind, precision, B, n) of a benchmark's name, or None for another name."""
+    m = NAME.fullmatch(name)
+    if not m or m.group(2) not in PRECISIONS:
+        return None
+    return m.group(1).lower(), m.group(2), int(m.group(3)), int(m.group(4))
+
+
 def groups(binary, bench_filter=None):
     """The benchmarks the binary runs (matching bench_filter), grouped by
     (precision, shape) in the table's order: each group a list of names."""
@@ -56,10 +64,9 @@ def groups(binary, bench_filter=None):
     listed = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()
     by_key = {}
     for name in listed:
-        m = NAME.fullmatch(name)
-        if m and m.group(2) in PRECISIONS:
-            rows, classes = int(m.group(3)), int(m.group(4))
-            by_key.setdefault((PRECISIONS.index(m.group(2)), rows * classes, rows), []).append(name)
+        if key := parse(name):
+            _, precision, rows, classes = key
+            by_key.setdefault((PRECISIONS.index(precision), rows * classes, rows), []).append(name)
     return [by_key[k] for k in sorted(by_key)]
 
 
@@ -102,7 +109,7 @@ def run(binary, repetitions, bench_filter=None, keep_json=None, rounds=1):
             entries = {}
             for b in data["benchmarks"]:
                 entries.setdefault(b["run_name"], []).append(b)
-            for run_name, ns in medians(data, by_run_name=True).items():
+            for run_name, ns in median_times(data).items():
                 if run_name not in kept or ns < kept[run_name][0]:
                     kept[run_name] = (ns, entries[run_name])
     data = {"context": context, "benchmarks": [b for _, entries in kept.values() for b in entries]}
@@ -118,21 +125,38 @@ def load(path):
         return medians(json.load(f))
 
 
-def medians(data, by_run_name=False):
-    """{(kind, precision, B, n): median ns per element} of a Google Benchmark
-    JSON output (keyed by the benchmark's name instead with by_run_name)."""
+def median_times(data):
+    """{benchmark name: median ns per element} of a Google Benchmark JSON output."""
     result = {}
     for b in data["benchmarks"]:
         single = b.get("run_type") == "iteration" and b.get("repetitions") == 1  # --repetitions 1: no aggregates
-        if b.get("aggregate_name") != "median" and not single:
-            continue
-        m = NAME.fullmatch(b["run_name"])
-        if not m:
-            continue
-        kind, precision, rows, classes = m.group(1).lower(), m.group(2), int(m.group(3)), int(m.group(4))
-        ns = 1e9 / b["items_per_second"]
-        result[b["run_name"] if by_run_name else (kind, precision, rows, classes)] = ns
+        if (b.get("aggregate_name") == "median" or single) and parse(b["run_name"]):
+            result[b["run_name"]] = 1e9 / b["items_per_second"]
     return result
+
+
+def medians(data):
+    """{(kind, precision, B, n): median ns per element} of a Google Benchmark JSON output."""
+    return {parse(name): ns for name, ns in median_times(data).items()}
+
+
+def at_least_one(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_timing_arguments(parser):
+    """--repetitions and --rounds, as both benchmark scripts take them."""
+    parser.add_argument("--repetitions", type=at_least_one, default=5)
+    parser.add_argument("--rounds", type=at_least_one, default=1,
+                        help="run everything this many times and keep, per benchmark, the smallest median")
+
+
+def kept(rounds, medians_of="medians"):
+    """What a table of these rounds holds."""
+    return f"the smallest of {rounds} rounds' {medians_of}" if rounds > 1 else medians_of
 
 
 def shapes(ns):
@@ -179,20 +203,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", help="build here instead of the bench preset's build-bench/")
     parser.add_argument("--binary", help="an already built bench_softmax_ce (skips the build)")
-    parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run everything this many times and keep, per benchmark, the smallest median")
+    add_timing_arguments(parser)
     parser.add_argument("--filter", help="Google Benchmark filter regex")
     parser.add_argument("--json", help="keep Google Benchmark's JSON output here (compare_pytorch.py --ddx-json reads it)")
     args = parser.parse_args()
-    if args.repetitions < 1 or args.rounds < 1:
-        parser.error("--repetitions and --rounds must be at least 1")
     binary = args.binary or build(args.build_dir)
     ns = run(binary, args.repetitions, args.filter, args.json, args.rounds)
     if not ns:
         print("no benchmark matched" + (f" --filter {args.filter}" if args.filter else ""), file=sys.stderr)
         return 1
-    print_table(ns, f"the smallest of {args.rounds} rounds' medians" if args.rounds > 1 else "medians")
+    print_table(ns, kept(args.rounds))
     return 0
 
 

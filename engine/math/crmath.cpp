@@ -425,12 +425,18 @@ template <class T, class Fast>
 // floats took 61–68 ns with those copies and 29–31 ns with these (10
 // doubles 82–93 and 58–63, a log of 10 floats 83 and 56). The clones of a
 // portable build cannot take the intrinsics: there the copies stay.
+#if defined(__AVX512F__)
+// The mask of the first r of a vector's L lanes (none for r ≤ 0, all for r ≥ L).
+inline unsigned first_lanes(std::int64_t r, std::int64_t L) {
+  return r >= L ? (1u << L) - 1 : r <= 0 ? 0u : (1u << r) - 1;
+}
+#endif
 template <class T> [[gnu::always_inline]] inline void pad_in(const T* x, std::int64_t m, std::int64_t padded, T* args) {
 #if defined(__AVX512F__)
   constexpr std::int64_t L = 64 / sizeof(T);
   for (std::int64_t p = 0; p < padded; p += L) {
     const std::int64_t r = m - p;  // lanes of this vector in the chunk (x + p is not formed past its end)
-    const unsigned mask = r >= L ? (1u << L) - 1 : r <= 0 ? 0u : (1u << r) - 1;
+    const unsigned mask = first_lanes(r, L);
     if constexpr (std::is_same_v<T, float>)
       _mm512_storeu_ps(args + p, r <= 0 ? _mm512_set1_ps(1.0f)
                                         : _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), static_cast<__mmask16>(mask), x + p));
@@ -447,8 +453,7 @@ template <class T> [[gnu::always_inline]] inline void copy_out(const T* values, 
 #if defined(__AVX512F__)
   constexpr std::int64_t L = 64 / sizeof(T);
   for (std::int64_t p = 0; p < m; p += L) {
-    const std::int64_t r = m - p;
-    const unsigned mask = r >= L ? (1u << L) - 1 : (1u << r) - 1;
+    const unsigned mask = first_lanes(m - p, L);
     if constexpr (std::is_same_v<T, float>)
       _mm512_mask_storeu_ps(out + p, static_cast<__mmask16>(mask), _mm512_loadu_ps(values + p));
     else
@@ -496,10 +501,7 @@ template <class T, class Fast, class Slow>
     }
     if (any)
       for (std::int64_t i = 0; i < m; ++i) values[i] = checked(chunk[i], fast, slow);
-    if (m == kChunk)
-      std::copy(values, values + kChunk, out + base);
-    else
-      copy_out(values, m, out + base);
+    copy_out(values, m, out + base);
   }
 }
 
