@@ -81,6 +81,45 @@ TEST(Faithful, ArraysGiveTheKernelsValuesWithinOneUlpOfCorrectlyRounded) {
   expect_arrays_give_the_kernels_values<double>();
 }
 
+// The array forms take one of three ways by length (one element at a time
+// below 4, whole vectors where they lie, the last elements through a padded
+// copy): every length from 0 to 140, each over a window of arguments that
+// starts at a different special value, gives the kernels' values out of
+// place and in place, and writes nothing past its n elements.
+template <class T> void expect_every_length_gives_the_kernels_values() {
+  const std::vector<T> pool = arguments<T>();  // the special values first
+  constexpr std::size_t specials = 19;
+  constexpr T guard = T(-12345);
+  for (std::size_t n = 0; n <= 140; ++n) {
+    const auto first = pool.begin() + static_cast<std::ptrdiff_t>(n % specials);
+    const std::vector<T> xs(first, first + static_cast<std::ptrdiff_t>(n));
+    for (const bool is_exp : {true, false}) {
+      const auto array = [is_exp](const T* x, T* out, std::int64_t m) {
+        if (is_exp)
+          faithful::exp(x, out, m);
+        else
+          faithful::log(x, out, m);
+      };
+      std::vector<T> out(n + 1, guard), in_place = xs;
+      array(xs.data(), out.data(), static_cast<std::int64_t>(n));
+      array(in_place.data(), in_place.data(), static_cast<std::int64_t>(n));
+      const char* name = is_exp ? "exp" : "log";
+      EXPECT_EQ(out.back(), guard) << name << " wrote past " << n << " elements";
+      for (std::size_t i = 0; i < n; ++i) {
+        const T one = is_exp ? vexp::exp(xs[i]) : vexp::log(xs[i]);
+        EXPECT_TRUE(same(out[i], one) && same(in_place[i], one))
+            << name << " over " << n << " elements, at " << i << " (" << xs[i] << "): " << out[i] << " (in place "
+            << in_place[i] << "), the kernel " << one;
+      }
+    }
+  }
+}
+
+TEST(Faithful, ArraysOfEveryLengthGiveTheKernelsValues) {
+  expect_every_length_gives_the_kernels_values<float>();
+  expect_every_length_gives_the_kernels_values<double>();
+}
+
 // Graph exp(x) + log(x) over a row of arguments: in each mode its exp and log
 // nodes hold the values of that mode's functions.
 template <class T> void expect_mode_picks_the_functions(Keep keep) {

@@ -21,11 +21,9 @@
 #include <limits>
 #include <numbers>
 #include <type_traits>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include "engine/scalar.hpp"
+#include "engine/math/short_arrays.hpp"
 #include "engine/math/vector_clones.hpp"
 #include "engine/math/vexp.hpp"
 #include "engine/math/vlog.hpp"
@@ -415,55 +413,6 @@ template <class T, class Fast>
   return any;
 }
 
-// A short last chunk in and out: its m elements copied to `padded` (a
-// multiple of 16) and padded with ones, and its m values copied to `out`.
-// Where the whole build targets AVX-512, each vector is one masked load and
-// one whole store in, one masked store out: the fast path's vector loads
-// then find each vector in one store, where the element-by-element copy
-// made them wait for its stores to leave the core (a store-forwarding
-// stall), and GCC copied the values out with a string move: an exp of 10
-// floats took 61–68 ns with those copies and 29–31 ns with these (10
-// doubles 82–93 and 58–63, a log of 10 floats 83 and 56). The clones of a
-// portable build cannot take the intrinsics: there the copies stay.
-#if defined(__AVX512F__)
-// The mask of the first r of a vector's L lanes (none for r ≤ 0, all for r ≥ L).
-inline unsigned first_lanes(std::int64_t r, std::int64_t L) {
-  return r >= L ? (1u << L) - 1 : r <= 0 ? 0u : (1u << r) - 1;
-}
-#endif
-template <class T> [[gnu::always_inline]] inline void pad_in(const T* x, std::int64_t m, std::int64_t padded, T* args) {
-#if defined(__AVX512F__)
-  constexpr std::int64_t L = 64 / sizeof(T);
-  for (std::int64_t p = 0; p < padded; p += L) {
-    const std::int64_t r = m - p;  // lanes of this vector in the chunk (x + p is not formed past its end)
-    const unsigned mask = first_lanes(r, L);
-    if constexpr (std::is_same_v<T, float>)
-      _mm512_storeu_ps(args + p, r <= 0 ? _mm512_set1_ps(1.0f)
-                                        : _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), static_cast<__mmask16>(mask), x + p));
-    else
-      _mm512_storeu_pd(args + p, r <= 0 ? _mm512_set1_pd(1.0)
-                                        : _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), static_cast<__mmask8>(mask), x + p));
-  }
-#else
-  std::copy(x, x + m, args);
-  std::fill(args + m, args + padded, T(1));
-#endif
-}
-template <class T> [[gnu::always_inline]] inline void copy_out(const T* values, std::int64_t m, T* out) {
-#if defined(__AVX512F__)
-  constexpr std::int64_t L = 64 / sizeof(T);
-  for (std::int64_t p = 0; p < m; p += L) {
-    const unsigned mask = first_lanes(m - p, L);
-    if constexpr (std::is_same_v<T, float>)
-      _mm512_mask_storeu_ps(out + p, static_cast<__mmask16>(mask), _mm512_loadu_ps(values + p));
-    else
-      _mm512_mask_storeu_pd(out + p, static_cast<__mmask8>(mask), _mm512_loadu_pd(values + p));
-  }
-#else
-  std::copy(values, values + m, out);
-#endif
-}
-
 // The fast path over 64 elements at a time, then, only in a chunk where some
 // element failed its test, each element again: its fast value if that passed,
 // the slow path's otherwise. The results of a chunk go to a local array
@@ -475,14 +424,13 @@ template <class T> [[gnu::always_inline]] inline void copy_out(const T* values, 
 //   (13% faster than a loop of a variable count over a copy, at float).
 // - A short last chunk is copied and padded with ones (in the fast path's
 //   range of both functions) to a multiple of 16, so that the loop runs whole
-//   vectors and no element takes a scalar remainder (pad_in, copy_out).
-// - Fewer than kScalar elements take the scalar path one by one: one pass of
-//   the vector loop costs its whole latency, 45–55 ns for a single element
-//   (10 ns one by one).
+//   vectors and no element takes a scalar remainder (short_arrays.hpp).
+// - Fewer than kScalarBelow elements take the scalar path one by one.
 template <class T, class Fast, class Slow>
 [[gnu::always_inline]] inline void map_checked(const T* x, T* out, std::int64_t n, Fast fast, Slow slow) {
-  constexpr std::int64_t kChunk = 64, kScalar = 4;
-  if (n < kScalar) {
+  using namespace short_arrays;
+  constexpr std::int64_t kChunk = 64;
+  if (n < kScalarBelow) {
     for (std::int64_t i = 0; i < n; ++i) out[i] = checked(x[i], fast, slow);
     return;
   }
