@@ -161,7 +161,15 @@ Evaluation<T>::Evaluation(const Graph& g, std::span<const NodeId> roots, const B
     step.call = static_cast<std::int32_t>(calls_.size());
     calls_.push_back(c);
   }
-  run(bindings, true);
+  std::map<std::string_view, std::vector<NodeId>> variables;
+  for (NodeId id : order_)
+    if (g.node(id).op == kVarOp) variables[g.attr(id).name].push_back(id);
+  for (auto& [name, nodes] : variables) {
+    variable_names_.emplace_back(name);
+    variable_nodes_.push_back(std::move(nodes));
+  }
+  bind(bindings);
+  run(true);
 }
 
 template <class T> void Evaluation<T>::plan_checks(std::span<const NodeId> roots) {
@@ -444,23 +452,55 @@ template <class T> void Evaluation<T>::plan_lean(std::span<const NodeId> roots) 
     }
 }
 
-template <class T> void Evaluation<T>::rerun(const Bindings<T>& bindings) { run(bindings, false); }
+template <class T> void Evaluation<T>::rerun(const Bindings<T>& bindings) {
+  bind(bindings);
+  run(false);
+}
 
-template <class T> void Evaluation<T>::run(const Bindings<T>& bindings, bool first) {
+template <class T> void Evaluation<T>::rerun(std::span<const std::span<const T>> values) {
+  if (values.size() != variable_names_.size())
+    throw BindingError(fmt::format("{} values given for the {} variables of the evaluation", values.size(),
+                                   variable_names_.size()));
+  for (std::size_t i = 0; i < values.size(); ++i) bind(i, values[i]);
+  run(false);
+}
+
+template <class T> void Evaluation<T>::bind(const Bindings<T>& bindings) {
+  for (std::size_t i = 0; i < variable_names_.size(); ++i) {
+    const auto it = bindings.find(variable_names_[i]);
+    if (it == bindings.end()) throw BindingError(fmt::format("no value given for variable '{}'", variable_names_[i]));
+    bind(i, it->second);
+  }
+}
+
+template <class T> void Evaluation<T>::bind(std::size_t i, std::span<const T> values) {
+  for (NodeId id : variable_nodes_[i]) {
+    const Shape& shape = graph_->shape(id);
+    if (values.size() != static_cast<std::size_t>(shape.size()))
+      throw BindingError(fmt::format("variable '{}' has shape {} ({} values) but {} values were given",
+                                     variable_names_[i], to_string(shape), shape.size(), values.size()));
+    if (slot_[id] >= 0)
+      std::copy(values.begin(), values.end(), data_[slot_[id]].data());
+    else
+      view_[id].data = values.data();
+  }
+}
+
+template <class T> void Evaluation<T>::run(bool first) {
   nonfinite_.reset();
   if constexpr (FiniteLanes<T>::kUsed) {
     FiniteLanes<T> lanes;
-    execute(bindings, first, &lanes);
+    execute(first, &lanes);
     if (lanes.all_finite()) {
       constants_finite_ = true;
       return;
     }
     first = false;  // the constants are converted
   }
-  execute(bindings, first, nullptr);
+  execute(first, nullptr);
 }
 
-template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool first, FiniteLanes<T>* lanes) {
+template <class T> void Evaluation<T>::execute(bool first, FiniteLanes<T>* lanes) {
   // A node's whole value, just computed: folded into the lanes, or looked at
   // for the first inf or NaN.
   const auto look = [&](NodeId id, const T* out, std::int64_t size, bool fold) {
@@ -486,35 +526,20 @@ template <class T> void Evaluation<T>::execute(const Bindings<T>& bindings, bool
     }
     const NodeId id = order_[step.begin];
     if (elided(id)) continue;
-    run_leaf(id, bindings, first);
+    run_constant(id, first);
     look(id, data_of(id), view_[id].shape.size(), folded(id) && !chain_folded_[id]);
   }
 }
 
-template <class T> void Evaluation<T>::run_leaf(NodeId id, const Bindings<T>& bindings, bool first) {
+template <class T> void Evaluation<T>::run_constant(NodeId id, bool first) {
   const Graph& g = *graph_;
-  const Node& n = g.node(id);
-  const std::int64_t size = n.shape.size();
-  if (n.op == kVarOp) {
-    const std::string& name = g.attr(id).name;
-    auto it = bindings.find(name);
-    if (it == bindings.end()) throw BindingError(fmt::format("no value given for variable '{}'", name));
-    if (it->second.size() != static_cast<std::size_t>(size))
-      throw BindingError(fmt::format("variable '{}' has shape {} ({} values) but {} values were given", name,
-                                     to_string(n.shape), size, it->second.size()));
-    if (slot_[id] >= 0)
-      std::copy(it->second.begin(), it->second.end(), data_[slot_[id]].data());
-    else
-      view_[id].data = it->second.data();
-    return;
-  }
+  if (!first || g.node(id).op != kConstOp) return;  // a variable is bound before the run
+  // A constant's buffer is its own, and its value cannot change.
   T* out = data_[slot_[id]].data();
-  if (first) {  // a constant's buffer is its own, and its value cannot change
-    if (const Rational* c = g.uniform_constant(id))
-      std::fill(out, out + held_shape(id).size(), to_scalar<T>(*c));
-    else
-      for (std::int64_t k = 0; k < size; ++k) out[k] = to_scalar<T>(g.constant_at(id, k));
-  }
+  if (const Rational* c = g.uniform_constant(id))
+    std::fill(out, out + held_shape(id).size(), to_scalar<T>(*c));
+  else
+    for (std::int64_t k = 0, size = g.shape(id).size(); k < size; ++k) out[k] = to_scalar<T>(g.constant_at(id, k));
 }
 
 template <class T> TensorView<T> Evaluation<T>::block_view(NodeId read, std::int64_t row, std::int64_t rows) const {

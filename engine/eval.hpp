@@ -98,6 +98,15 @@ template <class T> class Evaluation {
   // Evaluates the same roots again at new bindings, in the same buffers (the
   // graph must not have changed). Constants are not converted again.
   void rerun(const Bindings<T>& bindings);
+  // The variables the roots read, by name, in the order Bindings holds them:
+  // the order in which rerun(values) takes their values.
+  const std::vector<std::string>& variables() const { return variable_names_; }
+  // The same as rerun(bindings), each variable's values given in the order
+  // of variables() instead of by name: nothing is looked up (at 1×10 the
+  // lookups by name were about a tenth of a run). The spans must hold as
+  // many elements as each variable's shape and stay valid until the next
+  // run: variables are read where they lie.
+  void rerun(std::span<const std::span<const T>> values);
 
   bool has(NodeId id) const { return id < slot_.size() && slot_[id] >= 0 && visible_[id]; }
   const std::vector<T>& value(NodeId id) const;
@@ -156,12 +165,17 @@ template <class T> class Evaluation {
 
   void plan_checks(std::span<const NodeId> roots);
   void plan_lean(std::span<const NodeId> roots);
-  void run(const Bindings<T>& bindings, bool first);
+  // Variable i of variables() at these values: its nodes' views, or a copy
+  // into the buffer of one that is kept.
+  void bind(std::size_t i, std::span<const T> values);
+  void bind(const Bindings<T>& bindings);
+  // Every step, the variables bound.
+  void run(bool first);
   // One pass over the steps; with lanes, non-finite values are only noted
   // there, else the first node producing one is found.
-  void execute(const Bindings<T>& bindings, bool first, FiniteLanes<T>* lanes);
-  // A variable (its view, or a copy into its buffer) or a constant.
-  void run_leaf(NodeId id, const Bindings<T>& bindings, bool first);
+  void execute(bool first, FiniteLanes<T>* lanes);
+  // A constant's value, converted on the first run.
+  void run_constant(NodeId id, bool first);
   void run_blocks(const Step& step, FiniteLanes<T>* lanes);
   TensorView<T> block_view(NodeId id, std::int64_t row, std::int64_t rows) const;
   const T* data_of(NodeId id) const { return view_[id].data; }
@@ -205,6 +219,9 @@ template <class T> class Evaluation {
   std::vector<std::vector<T>> tiles_;
   std::vector<NodeId> order_;
   std::vector<Step> steps_;
+  // The variables evaluated, sorted by name, and the nodes of each.
+  std::vector<std::string> variable_names_;
+  std::vector<std::vector<NodeId>> variable_nodes_;
   std::int64_t batch_rows_ = 0;  // the rows of the blocked nodes
   std::int64_t block_rows_ = 0;
   // Per position in order_: where the run of nodes computed a tile of columns

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "engine/eval.hpp"
@@ -74,6 +76,40 @@ TEST(EvalArena, RerunEqualsAFreshEvaluation) {
       const Evaluation<float> fresh(f.g, roots, b);
       EXPECT_EQ(ev.value(roots[0]), fresh.value(roots[0])) << seed;
       EXPECT_EQ(ev.value(roots[1]), fresh.value(roots[1])) << seed;
+    }
+  }
+}
+
+// rerun(values) takes the variables' values in the order of variables()
+// (by name: y, z here) and gives what rerun(bindings) gives, in both modes;
+// a variable that is a root is copied into its buffer, so it keeps the value
+// of the run. Too few spans or a span of the wrong length is refused with
+// the variable named.
+TEST(EvalArena, RerunByPositionEqualsRerunByName) {
+  SoftmaxCeGraph f(3, 7);
+  const NodeId roots[] = {f.loss.id(), f.grad_z, f.y.id()};
+  for (Keep keep : {Keep::All, Keep::Roots}) {
+    Evaluation<double> ev(f.g, roots, point<double>(3, 7, 1), keep);
+    ASSERT_EQ(ev.variables(), (std::vector<std::string>{"y", "z"}));
+    for (int seed = 2; seed < 5; ++seed) {
+      Bindings<double> b = point<double>(3, 7, seed);
+      const std::span<const double> values[] = {b["y"], b["z"]};
+      ev.rerun(values);
+      const Evaluation<double> by_name(f.g, roots, b);
+      EXPECT_EQ(ev.value(roots[0]), by_name.value(roots[0])) << seed;
+      EXPECT_EQ(ev.value(roots[1]), by_name.value(roots[1])) << seed;
+      b["y"].assign(b["y"].size(), -1.0);
+      EXPECT_EQ(ev.value(roots[2]), by_name.value(roots[2])) << "the root variable's own copy";
+    }
+    Bindings<double> b = point<double>(3, 7, 1);
+    const std::span<const double> one[] = {b["y"]};
+    EXPECT_THROW(ev.rerun(one), BindingError);
+    const std::span<const double> short_z[] = {b["y"], std::span<const double>(b["z"]).first(20)};
+    try {
+      ev.rerun(short_z);
+      ADD_FAILURE() << "a span of 20 values for z was taken";
+    } catch (const BindingError& e) {
+      EXPECT_NE(std::string(e.what()).find("variable 'z'"), std::string::npos) << e.what();
     }
   }
 }
