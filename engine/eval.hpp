@@ -103,9 +103,9 @@ template <class T> class Evaluation {
   const std::vector<std::string>& variables() const { return variable_names_; }
   // The same as rerun(bindings), each variable's values given in the order
   // of variables() instead of by name: nothing is looked up (at 1×10 the
-  // lookups by name were about a tenth of a run). The spans must hold as
-  // many elements as each variable's shape and stay valid until the next
-  // run: variables are read where they lie.
+  // lookups by name were about a tenth of a run). Each span must hold as
+  // many elements as its variable's shape; they are read where they lie,
+  // during the call (a variable kept as a root is copied).
   void rerun(std::span<const std::span<const T>> values);
 
   bool has(NodeId id) const { return id < slot_.size() && slot_[id] >= 0 && visible_[id]; }
