@@ -167,9 +167,9 @@ template <class V, class T> [[gnu::always_inline]] inline V at_max_term(const V 
 }
 
 // One exp into a lane's sums (or lane by lane into a GCC vector of sums):
-// off_max_term and at_max_term added as selects of the sums, which GCC makes
-// masked additions (adding a select of the term costs a blend too). The same
-// sums, since off_max + 0 = off_max for the sum of non-negative terms.
+// off_max_term (x, or 0 at a maximum) added compensated, which leaves the
+// sum and its error as they are when it is 0; at_max_term as a select of the
+// count, which GCC makes a masked addition.
 template <class V, class T>
 [[gnu::always_inline]] inline void tally(V& off_max, V& off_err, V& at_max, const V zj, const T a, const V x) {
   const auto at_a = zj == a;
