@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/eval.hpp"
@@ -109,7 +110,8 @@ template <class T, bool Stable, ddx::Math Math = ddx::Math::CorrectlyRounded> vo
   auto& y = bindings["labels"];
   for (std::int64_t label : batch.labels) y.push_back(static_cast<T>(label));
   Evaluation<T> ev(g, roots, bindings, Keep::Roots, Math);
-  const std::span<const T> values[] = {bindings["labels"], bindings["z"]};  // ev.variables(): by name
+  std::vector<std::span<const T>> values;  // in the order rerun(values) takes them
+  for (const std::string& name : ev.variables()) values.emplace_back(bindings.at(name));
   for (auto _ : state) {
     ev.rerun(values);
     benchmark::DoNotOptimize(ev.value(roots[1]).data());

@@ -177,17 +177,16 @@ template <class V, class T>
   at_max = at_a ? at_max + T(1) : at_max;
 }
 
-// The lanes of a row's sums (off_max with off_err, at_max) into sums, left
-// to right: the fold every path gives a row.
+// The kLanes<T> lanes of a row's sums (off_max with off_err, at_max) into
+// sums, left to right: the fold every path gives a row.
 template <class T, class Lanes>
-[[gnu::always_inline]] inline void fold_lanes(ExpSums<T>& sums, const Lanes& off, const Lanes& err, const Lanes& at,
-                                            int lanes) {
+[[gnu::always_inline]] inline void fold_lanes(ExpSums<T>& sums, const Lanes& off, const Lanes& err, const Lanes& at) {
   T off_err = T(0);
-  for (int l = 0; l < lanes; ++l) {
+  for (int l = 0; l < kLanes<T>; ++l) {
     add_compensated(sums.off_max, off_err, T(off[l]));
     sums.at_max += at[l];
   }
-  for (int l = 0; l < lanes; ++l) sums.off_err += err[l];
+  for (int l = 0; l < kLanes<T>; ++l) sums.off_err += err[l];
   sums.off_err += off_err;
 }
 
@@ -277,7 +276,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
     at[l] += at_max_term(z[j], a);
     if (unscaled) unscaled[j] = scaled_quotient(unscaled[j], by.d, by.rcp, by.scale);
   }
-  fold_lanes(sums, off, err, at, L);
+  fold_lanes(sums, off, err, at);
   return sums;
 }
 
@@ -475,7 +474,7 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
       T off_l[L], err_l[L], none[L] = {};
       for (int p = 0; p < L; ++p) off_l[p] = off[p][l], err_l[p] = err[p][l];
       ExpSums<T> sums;
-      fold_lanes(sums, off_l, err_l, none, L);
+      fold_lanes(sums, off_l, err_l, none);
       sums.at_max = count[l];
       s[l] = sums.s();
     }
@@ -612,7 +611,7 @@ template <int V, class T, class Finish>
   }
   at = in_row ? at : at - T(1);
   ExpSums<T> parts;
-  fold_lanes(parts, off, err, at, L);
+  fold_lanes(parts, off, err, at);
   sums.s = parts.s();
   sums.log1p_s = log1p_of(sums.s);
   T* e = exps ? exps + r * n : nullptr;
