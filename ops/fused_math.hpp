@@ -177,17 +177,37 @@ template <class V, class T>
   at_max = at_a ? at_max + T(1) : at_max;
 }
 
-// The kLanes<T> lanes of a row's sums (off_max with off_err, at_max) into
-// sums, left to right: the fold every path gives a row.
-template <class T, class Lanes>
-[[gnu::always_inline]] inline void fold_lanes(ExpSums<T>& sums, const Lanes& off, const Lanes& err, const Lanes& at) {
-  T off_err = T(0);
-  for (int l = 0; l < kLanes<T>; ++l) {
-    add_compensated(sums.off_max, off_err, T(off[l]));
-    sums.at_max += at[l];
+// One step of the fold below: partial sum q (off_q with its error err_q)
+// into partial sum p, off_q added compensated, then err_q: for one value, or
+// lane by lane for a GCC vector.
+template <class V>
+[[gnu::always_inline]] inline void fold_into(V& off_p, V& err_p, const V& off_q, const V& err_q) {
+  add_compensated(off_p, err_p, off_q);
+  err_p += err_q;
+}
+
+// A row's kLanes<T> partial sums, one per lane (off_max with off_err, and
+// at_max), into one: by halves, partial p taking partial p + H (fold_into)
+// for H = kLanes/2, kLanes/4, …, 1, so the partials' sum is in lane 0 after
+// log2 kLanes steps, not kLanes. Every path gives a row this fold
+// (over_row_groups the same steps on partials held a vector each). The
+// counts are exact integers, added in any order.
+template <class T, int H = kLanes<T> / 2>
+[[gnu::always_inline]] inline ExpSums<T> fold_lanes(LanesOf<T> off, LanesOf<T> err, LanesOf<T> at) {
+  if constexpr (H == 0) {
+    return {off[0], err[0], at[0]};
+  } else {
+    fold_into(off, err, rotated_lanes<H>(off), rotated_lanes<H>(err));
+    return fold_lanes<T, H / 2>(off, err, at + rotated_lanes<H>(at));
   }
-  for (int l = 0; l < kLanes<T>; ++l) sums.off_err += err[l];
-  sums.off_err += off_err;
+}
+
+// fold_lanes on kLanes<T> rows at once: partial p of row l in lane l of
+// off[p] (and err[p]); the sums end in off[0] and err[0].
+template <class T, int H = kLanes<T> / 2>
+[[gnu::always_inline]] inline void fold_partials(LanesOf<T>* off, LanesOf<T>* err) {
+  for (int p = 0; p < H; ++p) fold_into(off[p], err[p], off[p + H], err[p + H]);
+  if constexpr (H > 1) fold_partials<T, H / 2>(off, err);
 }
 
 // The exps of a row (n of them, as the row exp_sums runs on) still to be
@@ -214,14 +234,6 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
                     const T* __restrict next = nullptr, T* next_max = nullptr,
                     const Unscaled<T>* previous = nullptr) {
   constexpr int L = kLanes<T>;
-  ExpSums<T> sums;
-  if (n < L) {  // each lane would hold one term: the same sum, in the same order
-    for (std::int64_t j = 0; j < n; ++j)
-      tally(sums.off_max, sums.off_err, sums.at_max, z[j], a, exp_at<Mode>(z, a, e, j));
-    if (next) *next_max = row_max(next, n);
-    if (previous) scale_row(*previous, n);
-    return sums;
-  }
   // The lanes as explicit vectors: GCC's own vectorization of exp_at in this
   // loop masks out the lanes it finds constant after splitting the paths of
   // exp's clamp, about a fifth more instructions.
@@ -241,7 +253,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   using vexp::detail::splat;
   const Lanes d = splat<Lanes>(by.d), rcp = splat<Lanes>(by.rcp), scale = splat<Lanes>(by.scale);
   std::int64_t j = 0;
-  if (next) top = load(next);
+  const bool whole = n >= L;  // a vector's worth of the row: else all of it is the tail below
+  if (next && whole) top = load(next);
   for (; j + L <= n; j += L) {
     const Lanes zj = load(z + j);
     Lanes x;
@@ -265,7 +278,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   }
   if (next) {
     T mx = j < n ? row_max(next + j, n - j) : top[0];  // the tail, as row_max takes it
-    for (int l = 0; l < L; ++l) mx = top[l] > mx ? top[l] : mx;
+    if (whole)
+      for (int l = 0; l < L; ++l) mx = top[l] > mx ? top[l] : mx;
     *next_max = mx;
   }
   for (int l = 0; j < n; ++j, ++l) {
@@ -276,8 +290,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
     at[l] += at_max_term(z[j], a);
     if (unscaled) unscaled[j] = scaled_quotient(unscaled[j], by.d, by.rcp, by.scale);
   }
-  fold_lanes(sums, off, err, at);
-  return sums;
+  return fold_lanes<T>(off, err, at);
 }
 
 // Transposes, for the row groups below (rows into columns and back): whole
@@ -469,15 +482,15 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
           c[l] = x;
         }
       }
+    // fold_lanes' steps, for the whole group at once: partial p a vector
+    // of the group's rows.
+    using Lanes = LanesOf<T>;
+    Lanes offv[L], errv[L];
+    std::memcpy(offv, off, sizeof off);
+    std::memcpy(errv, err, sizeof err);
+    fold_partials<T>(offv, errv);
     T s[G], log1p_s[G];
-    for (int l = 0; l < G; ++l) {
-      T off_l[L], err_l[L], none[L] = {};
-      for (int p = 0; p < L; ++p) off_l[p] = off[p][l], err_l[p] = err[p][l];
-      ExpSums<T> sums;
-      fold_lanes(sums, off_l, err_l, none);
-      sums.at_max = count[l];
-      s[l] = sums.s();
-    }
+    for (int l = 0; l < G; ++l) s[l] = ExpSums<T>{offv[0][l], errv[0][l], count[l]}.s();
     for (int l = 0; l < G; ++l) log1p_s[l] = vexp::log1p(s[l]);
     T rcp[G] = {}, at_label[G] = {};
     T* e = exps ? exps + r0 * n : nullptr;
@@ -610,9 +623,7 @@ template <int V, class T, class Finish>
     v[i] = x;
   }
   at = in_row ? at : at - T(1);
-  ExpSums<T> parts;
-  fold_lanes(parts, off, err, at);
-  sums.s = parts.s();
+  sums.s = fold_lanes<T>(off, err, at).s();
   sums.log1p_s = log1p_of(sums.s);
   T* e = exps ? exps + r * n : nullptr;
   const auto store = [&] {
