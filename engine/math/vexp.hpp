@@ -17,6 +17,9 @@
 #pragma once
 
 #include <bit>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <cstdint>
 #include <concepts>
 #include <cstddef>
@@ -136,6 +139,18 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   const V r = (xc - nt * Ln2<T>::hi) - nt * Ln2<T>::lo;
   const V p = taylor_tail<C::degree>(r, std::make_index_sequence<C::degree - 2>());
   const V u = T(1) + mul_add(p, r * r, r);
+  // u·2ⁿ rounded once (a subnormal result too): on a 512-bit vector with
+  // AVX-512, one vscalef (u·2^⌊nt⌋); else two products, by 2^(n − ⌊n/2⌋),
+  // exact, then by 2^⌊n/2⌋, so that neither factor leaves the normal range.
+  // The same values either way (tests/test_vexp.cpp, built native).
+#if defined(__AVX512F__)
+  if constexpr (!std::is_arithmetic_v<V> && sizeof(V) == 64) {
+    if constexpr (std::is_same_v<T, float>)
+      return std::bit_cast<V>(_mm512_scalef_ps(std::bit_cast<__m512>(u), std::bit_cast<__m512>(nt)));
+    else
+      return std::bit_cast<V>(_mm512_scalef_pd(std::bit_cast<__m512d>(u), std::bit_cast<__m512d>(nt)));
+  }
+#endif
   const Bits n_low = n >> 1;
   const Bits n_high = n - n_low;
   const V scale_low = std::bit_cast<V>((n_low + C::bias) << C::mantissa);
