@@ -450,8 +450,8 @@ template <class T, class Finish>
 // whole group, with no per-row reduction, scalar tail or short loop. The exps
 // go back into rows only when exps is not null. Each row gets exactly what
 // exp_sums gives it: its sum is kept in kLanes partial sums, term j in
-// partial j mod kLanes, added in the same order (the count of maxima is an
-// exact integer in any order). Normalised scales the columns before they go
+// partial j mod kLanes, added in the same order and folded by fold_lanes'
+// steps (the count of maxima is an exact integer in any order). Normalised scales the columns before they go
 // back. Takes the rows of whole groups; returns how many it took.
 template <class T, class Finish>
 std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, const Normalised<T>* how,
@@ -486,6 +486,7 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
     // of the group's rows.
     using Lanes = LanesOf<T>;
     Lanes offv[L], errv[L];
+    static_assert(sizeof offv == sizeof off);
     std::memcpy(offv, off, sizeof off);
     std::memcpy(errv, err, sizeof err);
     fold_partials<T>(offv, errv);
@@ -592,7 +593,8 @@ template <class T> [[gnu::always_inline]] inline void store_first(T* p, int m, L
 // One short row r (n ≤ V·kLanes<T>) in V vector registers, the last one
 // padded past the row's end: the max, the exps, their sums, the log1p, and
 // Normalised while the exps are still in registers. The row gets what
-// exp_sums gives it: term j in lane j mod kLanes, the lanes added in order.
+// exp_sums gives it: term j in lane j mod kLanes, the lanes folded by
+// fold_lanes.
 template <int V, class T, class Finish>
 [[gnu::always_inline]] inline void short_row(const T* z, std::int64_t r, std::int64_t n, T* exps,
                                            const Normalised<T>* how, Finish& finish, T& total) {

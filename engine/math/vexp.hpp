@@ -17,15 +17,16 @@
 #pragma once
 
 #include <bit>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include <cstdint>
 #include <concepts>
 #include <cstddef>
 #include <numbers>
 #include <type_traits>
 #include <utility>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace ddx::vexp {
 
