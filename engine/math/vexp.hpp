@@ -136,7 +136,6 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   if constexpr (R == Range::All) xc = x > high ? high : xc;
   const V t = xc * std::numbers::log2e_v<T> + shifter;
   const V nt = t - shifter;
-  const Bits n = std::bit_cast<Bits>(t) - std::bit_cast<Bits>(shifter);
   const V r = (xc - nt * Ln2<T>::hi) - nt * Ln2<T>::lo;
   const V p = taylor_tail<C::degree>(r, std::make_index_sequence<C::degree - 2>());
   const V u = T(1) + mul_add(p, r * r, r);
@@ -152,6 +151,7 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
       return std::bit_cast<V>(_mm512_scalef_pd(std::bit_cast<__m512d>(u), std::bit_cast<__m512d>(nt)));
   }
 #endif
+  const Bits n = std::bit_cast<Bits>(t) - std::bit_cast<Bits>(shifter);
   const Bits n_low = n >> 1;
   const Bits n_high = n - n_low;
   const V scale_low = std::bit_cast<V>((n_low + C::bias) << C::mantissa);
