@@ -8,7 +8,9 @@
 // - r = (x − n·ln2_hi) − n·ln2_lo, where ln2_hi has trailing zero bits so that
 //   n·ln2_hi and the subtraction are exact (Cody–Waite);
 // - exp(r) = 1 + (r + r²·P(r)) with P the Taylor tail, so the result's error
-//   is the last addition's half ulp plus a small fraction;
+//   is the last addition's half ulp plus a small fraction (at double, r's own
+//   rounding is carried into the sum: measured, at most 0.93 ulp over 160
+//   million random doubles; at float, 0.98 over every float);
 // - 2ⁿ is applied as two powers of two 2^(n−⌊n/2⌋)·2^⌊n/2⌋: the first product
 //   is exact and the second rounds once, also into the subnormal range, and
 //   overflows to inf exactly when exp(x) does.
@@ -124,6 +126,20 @@ template <int M, class V, std::size_t... K>
   return p;
 }
 
+// The same P(r) for double by Estrin's scheme (pairs c_k + c_(k+1)·r, then
+// pairs of those with r², r⁴, r⁸): Horner's eleven multiply–adds and two
+// products more, in a chain of 5 dependent steps instead of 11, so that more
+// elements' exps are in flight at once.
+template <class V> [[gnu::always_inline]] inline V estrin_tail_13(V r, V r2) {
+  const auto c = [](int k) { return splat<V>(inv_factorial<double>(k)); };
+  const auto pair = [&](int k) { return mul_add(c(k + 1), r, c(k)); };
+  const V r4 = r2 * r2;
+  const V q0 = mul_add(pair(4), r2, pair(2));
+  const V q1 = mul_add(pair(8), r2, pair(6));
+  const V q2 = mul_add(pair(12), r2, pair(10));
+  return mul_add(q2, r4 * r4, mul_add(q1, r4, q0));
+}
+
 template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   using T = ScalarOf<V>;
   using C = ExpConstants<T>;
@@ -136,9 +152,26 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   if constexpr (R == Range::All) xc = x > high ? high : xc;
   const V t = xc * std::numbers::log2e_v<T> + shifter;
   const V nt = t - shifter;
-  const V r = (xc - nt * Ln2<T>::hi) - nt * Ln2<T>::lo;
-  const V p = taylor_tail<C::degree>(r, std::make_index_sequence<C::degree - 2>());
-  const V u = T(1) + mul_add(p, r * r, r);
+  V u;
+  if constexpr (std::is_same_v<T, double>) {
+    // r = x − n·ln2 rounds when the two parts are subtracted: that rounding
+    // alone, up to |r|/2 of an ulp of u, took the error past 1 ulp (1.002 at
+    // x = −0x1.9dcc1065c6a9fp+7). Its error corr (Fast2Sum: |x − n·ln2_hi| is
+    // the larger part) is added back with the polynomial's term.
+    static_assert(C::degree == 13);
+    const V r_hi = xc - nt * Ln2<T>::hi;  // exact
+    const V r_lo = -(nt * Ln2<T>::lo);
+    const V r = r_hi + r_lo;
+    const V corr = (r_hi - r) + r_lo;
+    const V r2 = r * r;
+    u = T(1) + (r + mul_add(estrin_tail_13(r, r2), r2, corr));
+  } else {
+    // At float the error stays within 0.98 ulp without that (every float
+    // checked), and Horner's scheme here is within it where Estrin's is not.
+    const V r = (xc - nt * Ln2<T>::hi) - nt * Ln2<T>::lo;
+    const V p = taylor_tail<C::degree>(r, std::make_index_sequence<C::degree - 2>());
+    u = T(1) + mul_add(p, r * r, r);
+  }
   // u·2ⁿ rounded once (a subnormal result too): on a 512-bit vector with
   // AVX-512, one vscalef (u·2^⌊nt⌋); else two products, by 2^(n − ⌊n/2⌋),
   // exact, then by 2^⌊n/2⌋, so that neither factor leaves the normal range.
