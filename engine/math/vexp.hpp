@@ -156,8 +156,9 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   if constexpr (std::is_same_v<T, double>) {
     // r = x − n·ln2 rounds when the two parts are subtracted: that rounding
     // alone, up to |r|/2 of an ulp of u, took the error past 1 ulp (1.002 at
-    // x = −0x1.9dcc1065c6a9fp+7). Its error corr (Fast2Sum: |x − n·ln2_hi| is
-    // the larger part) is added back with the polynomial's term.
+    // x = −0x1.9dcc1065c6a9fp+7). Its error corr is added back with the
+    // polynomial's term: exact by Fast2Sum when |x − n·ln2_hi| ≥ |n·ln2_lo|,
+    // that is unless |r| < 2⁻²², where r's rounding is far below u's ulp.
     static_assert(C::degree == 13);
     const V r_hi = xc - nt * Ln2<T>::hi;  // exact
     const V r_lo = -(nt * Ln2<T>::lo);
