@@ -328,14 +328,10 @@ struct LogSplit {
   const double nd = t - shifter;
   const std::int64_t n = std::bit_cast<std::int64_t>(t) - std::bit_cast<std::int64_t>(shifter);
   const double r = mul_add(-nd, ln2_lo, mul_add(-nd, ln2_hi, xd));
-  // P(r) = 1/2! + r/3! + … + r¹⁰/12! by Estrin's scheme: pairs, then
-  // powers r², r⁴, r⁸ (4 steps deep instead of Horner's 10).
-  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-  const double q0 = mul_add(1.0 / 6.0, r, 0.5), q1 = mul_add(1.0 / 120.0, r, 1.0 / 24.0);
-  const double q2 = mul_add(1.0 / 5040.0, r, 1.0 / 720.0), q3 = mul_add(1.0 / 362880.0, r, 1.0 / 40320.0);
-  const double q4 = mul_add(1.0 / 39916800.0, r, 1.0 / 3628800.0);
-  const double s0 = mul_add(q1, r2, q0), s1 = mul_add(q3, r2, q2), s2 = mul_add(1.0 / 479001600.0, r2, q4);
-  const double p = mul_add(s2, r8, mul_add(s1, r4, s0));
+  // P(r) = 1/2! + r/3! + … + r¹⁰/12! by Estrin's scheme (4 steps deep
+  // instead of Horner's 10).
+  const double r2 = r * r;
+  const double p = vexp::detail::estrin_tail<12>(r, r2);
   const double u = 1.0 + mul_add(p, r2, r);
   const double y = std::bit_cast<double>(std::bit_cast<std::int64_t>(u) + (n << 52));
   return round_checked(y, 0x1p-48, in_range, failed);

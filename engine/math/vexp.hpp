@@ -7,10 +7,11 @@
 //   to an integer and its low bits hold n, so no float-to-int conversion;
 // - r = (x − n·ln2_hi) − n·ln2_lo, where ln2_hi has trailing zero bits so that
 //   n·ln2_hi and the subtraction are exact (Cody–Waite);
-// - exp(r) = 1 + (r + r²·P(r)) with P the Taylor tail, so the result's error
-//   is the last addition's half ulp plus a small fraction (at double, r's own
-//   rounding is carried into the sum: measured, at most 0.93 ulp over 160
-//   million random doubles; at float, 0.98 over every float);
+// - exp(r) = 1 + (r + r²·P(r)) with P the Taylor tail (by Estrin's scheme)
+//   and r's own rounding carried into the sum, so the result's error is the
+//   last addition's half ulp plus a small fraction: measured, at most 0.93
+//   ulp over 160 million random doubles, 0.875 over every float (0.91
+//   without a fused multiply–add);
 // - 2ⁿ is applied as two powers of two 2^(n−⌊n/2⌋)·2^⌊n/2⌋: the first product
 //   is exact and the second rounds once, also into the subnormal range, and
 //   overflows to inf exactly when exp(x) does.
@@ -91,31 +92,28 @@ template <class V>
   return out;
 }
 
-// max(bound, x) and min(bound, x) as selects that give x when x is NaN.
-// On a 512-bit vector with AVX-512, one max or min instruction each (whose
-// second operand is what they give when either is NaN): GCC makes the select
-// a compare and a blend there.
-template <class V> [[gnu::always_inline]] inline V at_least(V bound, V x) {
+// x clamped to [low, high] (Upper), or from below only, with a NaN x passed
+// as it is. On a 512-bit vector with AVX-512, one max and one min
+// instruction (whose second operand is what they give when either is NaN):
+// GCC makes each select a compare and a blend there. Else two selects one
+// after the other, each on x: written as one nested select, or the second
+// on the first's result, the scalar form's vectorized loops were 15% slower
+// or not vectorized at all (GCC's split paths above).
+template <bool Upper, class V> [[gnu::always_inline]] inline V clamped(V x, V low, V high) {
 #if defined(__AVX512F__)
   if constexpr (!std::is_arithmetic_v<V> && sizeof(V) == 64) {
-    if constexpr (std::is_same_v<ScalarOf<V>, float>)
-      return std::bit_cast<V>(_mm512_max_ps(std::bit_cast<__m512>(bound), std::bit_cast<__m512>(x)));
-    else
-      return std::bit_cast<V>(_mm512_max_pd(std::bit_cast<__m512d>(bound), std::bit_cast<__m512d>(x)));
+    if constexpr (std::is_same_v<ScalarOf<V>, float>) {
+      const __m512 c = _mm512_max_ps(std::bit_cast<__m512>(low), std::bit_cast<__m512>(x));
+      return std::bit_cast<V>(Upper ? _mm512_min_ps(std::bit_cast<__m512>(high), c) : c);
+    } else {
+      const __m512d c = _mm512_max_pd(std::bit_cast<__m512d>(low), std::bit_cast<__m512d>(x));
+      return std::bit_cast<V>(Upper ? _mm512_min_pd(std::bit_cast<__m512d>(high), c) : c);
+    }
   }
 #endif
-  return x < bound ? bound : x;
-}
-template <class V> [[gnu::always_inline]] inline V at_most(V bound, V x) {
-#if defined(__AVX512F__)
-  if constexpr (!std::is_arithmetic_v<V> && sizeof(V) == 64) {
-    if constexpr (std::is_same_v<ScalarOf<V>, float>)
-      return std::bit_cast<V>(_mm512_min_ps(std::bit_cast<__m512>(bound), std::bit_cast<__m512>(x)));
-    else
-      return std::bit_cast<V>(_mm512_min_pd(std::bit_cast<__m512d>(bound), std::bit_cast<__m512d>(x)));
-  }
-#endif
-  return x > bound ? bound : x;
+  V c = x < low ? low : x;
+  if constexpr (Upper) c = x > high ? high : c;
+  return c;
 }
 
 // Which arguments an exp takes: any, or only x ≤ 0 (and NaN), whose results
@@ -143,28 +141,36 @@ template <class T> constexpr T inv_factorial(int k) {
   return T(1) / static_cast<T>(f);
 }
 
-// P(r) = 1/2! + r/3! + … + r^(m−2)/m! by Horner: 1/m!, then p·r + 1/k! for
-// k = m − 1 down to 2.
-template <int M, class V, std::size_t... K>
-[[gnu::always_inline]] inline V taylor_tail(V r, std::index_sequence<K...>) {
-  using T = ScalarOf<V>;
-  V p = splat<V>(inv_factorial<T>(M));
-  ((p = mul_add(p, r, splat<V>(inv_factorial<T>(M - 1 - static_cast<int>(K))))), ...);
-  return p;
+// The polynomial Σ r^(k−K)/k! over the N terms k = K … K + N − 1, by
+// Estrin's scheme: the terms split where the lower part has h of them, h the
+// largest power of two below N, into the lower part plus r^h times the upper,
+// each part split the same way; so pairs 1/k! + r/(k+1)!, then pairs of
+// those with r², then with r⁴, r⁸, a part without a partner carried up as it
+// is. Its chain of dependent steps is about log2 N long where Horner's is N,
+// so more elements' exps are in flight at once. r2, r4, r8: r², r⁴, r⁸.
+// Written as compile-time recursion: a loop over an array of vectors made
+// the kernels several times slower.
+template <int K, int N, class V> [[gnu::always_inline]] inline V estrin(V r, V r2, V r4, V r8) {
+  if constexpr (N == 1) {
+    constexpr ScalarOf<V> c = inv_factorial<ScalarOf<V>>(K);
+    return splat<V>(c);
+  } else {
+    constexpr int h = static_cast<int>(std::bit_floor(static_cast<unsigned>(N - 1)));
+    const V high = estrin<K + h, N - h>(r, r2, r4, r8), low = estrin<K, h>(r, r2, r4, r8);
+    if constexpr (h == 1) return mul_add(high, r, low);
+    else if constexpr (h == 2) return mul_add(high, r2, low);
+    else if constexpr (h == 4) return mul_add(high, r4, low);
+    else return mul_add(high, r8, low);
+  }
 }
 
-// The same P(r) for double by Estrin's scheme (pairs c_k + c_(k+1)·r, then
-// pairs of those with r², r⁴, r⁸): Horner's eleven multiply–adds and two
-// products more, in a chain of 5 dependent steps instead of 11, so that more
-// elements' exps are in flight at once.
-template <class V> [[gnu::always_inline]] inline V estrin_tail_13(V r, V r2) {
-  const auto c = [](int k) { return splat<V>(inv_factorial<double>(k)); };
-  const auto pair = [&](int k) { return mul_add(c(k + 1), r, c(k)); };
+// P(r) = 1/2! + r/3! + … + r^(M−2)/M!, the Taylor series of exp after 1 + r,
+// over r² (r2 = r·r), by Estrin's scheme. exp here and crmath.cpp's float exp
+// evaluate their polynomials with it.
+template <int M, class V> [[gnu::always_inline]] inline V estrin_tail(V r, V r2) {
+  static_assert(M >= 3 && M <= 17, "Taylor terms to M: r^(2^i) for i < 4, and M! exact in T");
   const V r4 = r2 * r2;
-  const V q0 = mul_add(pair(4), r2, pair(2));
-  const V q1 = mul_add(pair(8), r2, pair(6));
-  const V q2 = mul_add(pair(12), r2, pair(10));
-  return mul_add(q2, r4 * r4, mul_add(q1, r4, q0));
+  return estrin<2, M - 1>(r, r2, r4, r4 * r4);
 }
 
 template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
@@ -172,34 +178,21 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
   using C = ExpConstants<T>;
   using Bits = typename Lanes<V>::Bits;
   const V shifter = splat<V>(C::shifter);
-  // Two selects one after the other: written as one nested select, the
-  // scalar form's vectorized loops were 15% slower (the split paths above).
-  const V low = splat<V>(C::low), high = splat<V>(C::high);
-  V xc = at_least(low, x);
-  if constexpr (R == Range::All) xc = at_most(high, xc);
+  const V xc = clamped<R == Range::All>(x, splat<V>(C::low), splat<V>(C::high));
   const V t = xc * std::numbers::log2e_v<T> + shifter;
   const V nt = t - shifter;
-  V u;
-  if constexpr (std::is_same_v<T, double>) {
-    // r = x − n·ln2 rounds when the two parts are subtracted: that rounding
-    // alone, up to |r|/2 of an ulp of u, took the error past 1 ulp (1.002 at
-    // x = −0x1.9dcc1065c6a9fp+7). Its error corr is added back with the
-    // polynomial's term: exact by Fast2Sum when |x − n·ln2_hi| ≥ |n·ln2_lo|,
-    // that is unless |r| < 2⁻²², where r's rounding is far below u's ulp.
-    static_assert(C::degree == 13);
-    const V r_hi = xc - nt * Ln2<T>::hi;  // exact
-    const V r_lo = -(nt * Ln2<T>::lo);
-    const V r = r_hi + r_lo;
-    const V corr = (r_hi - r) + r_lo;
-    const V r2 = r * r;
-    u = T(1) + (r + mul_add(estrin_tail_13(r, r2), r2, corr));
-  } else {
-    // At float the error stays within 0.98 ulp without that (every float
-    // checked), and Horner's scheme here is within it where Estrin's is not.
-    const V r = (xc - nt * Ln2<T>::hi) - nt * Ln2<T>::lo;
-    const V p = taylor_tail<C::degree>(r, std::make_index_sequence<C::degree - 2>());
-    u = T(1) + mul_add(p, r * r, r);
-  }
+  // r = x − n·ln2 rounds when the two parts are subtracted: that rounding
+  // alone, up to |r|/2 of an ulp of u, took the error past 1 ulp (1.002 at
+  // x = −0x1.9dcc1065c6a9fp+7, double). Its error corr is added back with
+  // the polynomial's term: exact by Fast2Sum when |x − n·ln2_hi| ≥ |n·ln2_lo|,
+  // that is unless |r| < 2⁻²² (double) or 2⁻¹² (float), where r's rounding is
+  // far below u's ulp.
+  const V r_hi = xc - nt * Ln2<T>::hi;  // exact
+  const V r_lo = -(nt * Ln2<T>::lo);
+  const V r = r_hi + r_lo;
+  const V corr = (r_hi - r) + r_lo;
+  const V r2 = r * r;
+  const V u = T(1) + (r + mul_add(estrin_tail<C::degree>(r, r2), r2, corr));
   // u·2ⁿ rounded once (a subnormal result too): on a 512-bit vector with
   // AVX-512, one vscalef (u·2^⌊nt⌋); else two products, by 2^(n − ⌊n/2⌋),
   // exact, then by 2^⌊n/2⌋, so that neither factor leaves the normal range.
@@ -224,14 +217,16 @@ template <Range R, class V> [[gnu::always_inline]] inline V exp_body(V x) {
 
 }  // namespace detail
 
-// exp of one float or double.
-inline double exp(double x) { return detail::exp_body<detail::Range::All>(x); }
-inline float exp(float x) { return detail::exp_body<detail::Range::All>(x); }
+// exp of one float or double. Always inlined, as exp_nonpositive below: a
+// loop of calls vectorizes only once the call is gone, and the body is past
+// what GCC inlines by its own measure at some targets (AVX-512).
+[[gnu::always_inline]] inline double exp(double x) { return detail::exp_body<detail::Range::All>(x); }
+[[gnu::always_inline]] inline float exp(float x) { return detail::exp_body<detail::Range::All>(x); }
 
 // exp(x) for x ≤ 0 (or NaN), as exp gives it, with one comparison and one
 // select less: the kernels' shifted logits zⱼ − max z are never positive.
-inline double exp_nonpositive(double x) { return detail::exp_body<detail::Range::NonPositive>(x); }
-inline float exp_nonpositive(float x) { return detail::exp_body<detail::Range::NonPositive>(x); }
+[[gnu::always_inline]] inline double exp_nonpositive(double x) { return detail::exp_body<detail::Range::NonPositive>(x); }
+[[gnu::always_inline]] inline float exp_nonpositive(float x) { return detail::exp_body<detail::Range::NonPositive>(x); }
 
 // The same on every lane of a GCC vector of floats or doubles, in place
 // (each lane gets the scalar call's value).
