@@ -96,9 +96,8 @@ template <class V>
 // as it is. On a 512-bit vector with AVX-512, one max and one min
 // instruction (whose second operand is what they give when either is NaN):
 // GCC makes each select a compare and a blend there. Else two selects one
-// after the other, each on x: written as one nested select, or the second
-// on the first's result, the scalar form's vectorized loops were 15% slower
-// or not vectorized at all (GCC's split paths above).
+// after the other: written as one nested select, the scalar form's
+// vectorized loops were 15% slower (GCC's split paths above).
 template <bool Upper, class V> [[gnu::always_inline]] inline V clamped(V x, V low, V high) {
 #if defined(__AVX512F__)
   if constexpr (!std::is_arithmetic_v<V> && sizeof(V) == 64) {
