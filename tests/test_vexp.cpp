@@ -41,17 +41,35 @@ TEST(VectorExp, SpecialValues) {
 }
 
 // Every float from −104 to 89 whose bit pattern is ≡ 0 mod 61 (a 1/61 sample
-// that visits every pattern of low mantissa bits), and every float of the
-// subnormal-result range and near overflow. The reference is exp in long
-// double, 11 bits wider than needed. (All 2.2·10⁹ floats of the range were
-// checked once outside the suite against exp in double: worst 0.875 ulp.)
-TEST(VectorExp, FloatWithinOneUlp) {
+// that visits every pattern of low mantissa bits), every float of the
+// subnormal-result range and near overflow, and the worst inputs of an
+// exhaustive check. The reference is exp in long double, 11 bits wider than
+// needed.
+// The bound is the worst error over all 2.2·10⁹ floats of the range, checked
+// once outside the suite against exp in double, rounded up in the third
+// decimal: 0.875030 ulp with a fused multiply–add (at 0x1.f31782p+3), 0.905677
+// without (at 0x1.20601ap+2). The exp's operations fix its values, so a sample
+// of the range can only meet or stay under it; a change that makes the float
+// exp less accurate fails here. (The exp before r's rounding error was
+// carried had worst errors of 0.979 and 0.952 ulp, and 17 126 and 2 956
+// floats above 0.9: about 280 and 48 of them in the sample.)
+TEST(VectorExp, FloatWithinItsMeasuredBound) {
+#if defined(__FMA__)
+  constexpr double kBound = 0.876;
+#else
+  constexpr double kBound = 0.906;
+#endif
   double worst = 0;
   float worst_at = 0;
   auto check = [&](float x) {
     const double e = ulps(vexp::exp(x), std::exp(static_cast<long double>(x)));
     if (e > worst) worst = e, worst_at = x;
   };
+  // The exhaustive check's worst inputs: with a fused multiply–add, then
+  // without, then the earlier exp's with and without.
+  for (float x : {0x1.f31782p+3f, -0x1.2e332ep+5f, -0x1.b60b62p+4f, 0x1.20601ap+2f, 0x1.16af62p+6f, 0x1.da211p+5f,
+                  -0x1.759aa2p+2f, 0x1.4e8e1ep+2f, -0x1.df842cp+5f, -0x1.762532p+2f})
+    check(x);
   for (std::uint32_t bits = 0; bits < 0x7f800000u; bits += 61) {
     const float x = std::bit_cast<float>(bits);
     if (x <= 89.0f) check(x);
@@ -59,7 +77,7 @@ TEST(VectorExp, FloatWithinOneUlp) {
   }
   for (float x = -104.0f; x <= -87.0f; x = std::nextafter(x, 0.0f)) check(x);
   for (float x = 88.0f; x <= 89.0f; x = std::nextafter(x, 100.0f)) check(x);
-  EXPECT_LE(worst, 1.0) << "at x = " << worst_at;
+  EXPECT_LE(worst, kBound) << "at x = " << std::hexfloat << worst_at;
 }
 
 // Random doubles over the whole range (uniform), near zero (log-uniform
