@@ -255,6 +255,18 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   std::int64_t j = 0;
   const bool whole = n >= L;  // a vector's worth of the row: else all of it is the tail below
   if (next && whole) top = load(next);
+  // Each vector is tallied kLag vectors after its exp. A tally's operations
+  // wait for the end of the exp's chain of dependent steps (about 50
+  // cycles), and while they wait they hold places in the processor's
+  // scheduler that the next vectors' exps need; kLag vectors on, the exp is
+  // done (3–12% faster at 256×1000 and 1024×32000; bench/NOTES.md). The
+  // tallies keep their order, so the sums are the same. The pending slots
+  // start as NaN logits with exp 0, which a tally takes as adding 0 (sum and
+  // error unchanged) at no maximum. Given exps are loads: nothing to wait
+  // for, no lag.
+  constexpr int kLag = Mode == Exps::Given ? 0 : 3;
+  Lanes lag_z[kLag > 0 ? kLag : 1], lag_x[kLag > 0 ? kLag : 1];
+  for (int i = 0; i < kLag; ++i) lag_z[i] = splat<Lanes>(std::numeric_limits<T>::quiet_NaN()), lag_x[i] = Lanes{};
   for (; j + L <= n; j += L) {
     const Lanes zj = load(z + j);
     Lanes x;
@@ -265,7 +277,13 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       vexp::exp_nonpositive_lanes(x);
       if constexpr (Mode == Exps::Store) std::memcpy(e + j, &x, sizeof x);
     }
-    tally(off, err, at, zj, a, x);
+    if constexpr (kLag > 0) {
+      tally(off, err, at, lag_z[0], a, lag_x[0]);
+      for (int i = 0; i + 1 < kLag; ++i) lag_z[i] = lag_z[i + 1], lag_x[i] = lag_x[i + 1];
+      lag_z[kLag - 1] = zj, lag_x[kLag - 1] = x;
+    } else {
+      tally(off, err, at, zj, a, x);
+    }
     if (next) {
       __builtin_prefetch(next + std::min(j + kAhead, n - 1));
       const Lanes v = load(next + j);
@@ -276,6 +294,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       std::memcpy(unscaled + j, &q, sizeof q);
     }
   }
+  for (int i = 0; i < kLag; ++i) tally(off, err, at, lag_z[i], a, lag_x[i]);
   if (next) {
     T mx = j < n ? row_max(next + j, n - j) : top[0];  // the tail, as row_max takes it
     if (whole)
