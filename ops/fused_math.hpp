@@ -85,14 +85,18 @@ template <class T> [[gnu::always_inline]] inline T scaled_quotient(const T e, co
 
 namespace detail {
 
-// Vector lanes per accumulator block: one 512-bit register.
-template <class T> inline constexpr int kLanes = static_cast<int>(64 / sizeof(T));
+// Vector lanes per accumulator block: one register of the target's widest
+// (512 bits with AVX-512, 256 with AVX, else 128). A wider GCC vector would
+// have its selects made lane by lane in scalar code (vexp::detail::
+// kRegisterBytes): 64-byte lanes made the kernels 15–20× slower without
+// AVX-512.
+template <class T> inline constexpr int kLanes = static_cast<int>(vexp::detail::kRegisterBytes / sizeof(T));
 
-// The lanes of a 512-bit GCC vector of T.
-template <class T> using LanesOf [[gnu::vector_size(64)]] = T;
+// The lanes of one such register of T.
+template <class T> using LanesOf [[gnu::vector_size(vexp::detail::kRegisterBytes)]] = T;
 
-// max z over a row (the first element if n = 1), a 512-bit vector of lanes
-// at a time (GCC/Clang vector extension: narrower units split it).
+// max z over a row (the first element if n = 1), a register of lanes at a
+// time.
 template <class T> T row_max(const T* z, std::int64_t n) {
   constexpr int L = kLanes<T>;
   using Lanes = LanesOf<T>;
@@ -202,12 +206,13 @@ template <class T, int H = kLanes<T> / 2>
   }
 }
 
-// fold_lanes on kLanes<T> rows at once: partial p of row l in lane l of
-// off[p] (and err[p]); the sums end in off[0] and err[0].
-template <class T, int H = kLanes<T> / 2>
-[[gnu::always_inline]] inline void fold_partials(LanesOf<T>* off, LanesOf<T>* err) {
+// fold_lanes on a vector of rows at once (a GCC vector V, one row per
+// lane): partial p of row l in lane l of off[p] (and err[p]), kLanes<T>
+// partials; the sums end in off[0] and err[0].
+template <class T, class V, int H = kLanes<T> / 2>
+[[gnu::always_inline]] inline void fold_partials(V* off, V* err) {
   for (int p = 0; p < H; ++p) fold_into(off[p], err[p], off[p + H], err[p + H]);
-  if constexpr (H > 1) fold_partials<T, H / 2>(off, err);
+  if constexpr (H > 1) fold_partials<T, V, H / 2>(off, err);
 }
 
 // The exps of a row (n of them, as the row exp_sums runs on) still to be
@@ -462,8 +467,8 @@ template <class T, class Finish>
   finish_row(finish, total, r, sums, e);
 }
 
-// over_rows for short rows (n ≤ kBlock/2), kLanes<T> rows at a time, row l
-// of a group in vector lane l: the group is copied into columns (logit j of
+// over_rows for short rows (n ≤ kBlock/2), 64 bytes of rows at a time (16
+// at float, 8 at double), row l of a group in vector lane l: the group is copied into columns (logit j of
 // every row side by side), so that the max, the count of maxima, the exps,
 // the sums and the log1p are each one vector operation per logit for the
 // whole group, with no per-row reduction, scalar tail or short loop. The exps
@@ -475,7 +480,9 @@ template <class T, class Finish>
 template <class T, class Finish>
 std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, const Normalised<T>* how,
                              Finish& finish, T& total) {
-  constexpr int G = kLanes<T>;  // rows per group
+  // Rows per group: 64 bytes of T, whatever the target's registers (the
+  // loops over a group's rows vectorize in as many registers as it takes).
+  constexpr int G = static_cast<int>(64 / sizeof(T));
   constexpr int L = kLanes<T>;  // exp_sums' partial sums
   T col[kBlock / 2 * G];        // col[j·G + l]: logit j of row l, then its exp
   const std::int64_t grouped = rows - rows % G;
@@ -503,8 +510,8 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
       }
     // fold_lanes' steps, for the whole group at once: partial p a vector
     // of the group's rows.
-    using Lanes = LanesOf<T>;
-    Lanes offv[L], errv[L];
+    using Rows [[gnu::vector_size(G * sizeof(T))]] = T;
+    Rows offv[L], errv[L];
     static_assert(sizeof offv == sizeof off);
     std::memcpy(offv, off, sizeof off);
     std::memcpy(errv, err, sizeof err);
@@ -533,7 +540,7 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
   return grouped;
 }
 
-// over_rows for the rows left after the groups (fewer than kLanes<T>), rows
+// over_rows for the rows left after the groups (fewer than a group), rows
 // first to rows − 1, n ≤ kBlock/2, kBlock/n rows at a time: the maxima; the
 // shifted logits and their exps in one flat loop over the block; the sums;
 // the log1p of each. The exps are kept in exps, or in a scratch block.
@@ -691,7 +698,7 @@ void over_short_rows(const T* z, std::int64_t first, std::int64_t rows, std::int
 // 1), or nullptr when they were not kept. The exps are written to exps when it
 // is not null ([rows, n]); without it they may not be kept.
 //
-// Float and double: rows of up to kBlock/2 logits go kLanes<T> rows at a
+// Float and double: rows of up to kBlock/2 logits go 64 bytes of rows at a
 // time, one row per vector lane (over_row_groups), and the fewer rows left
 // over one at a time in vector registers when they are short and there is
 // AVX-512 (over_short_rows), else a block at a time (over_row_blocks).

@@ -83,6 +83,18 @@ template <class V> V splat(ScalarOf<V> c) {
     return V{} + c;
 }
 
+// The widest vector register of the target, in bytes: the kernels' GCC
+// vectors are this wide. GCC 12 splits the arithmetic of a wider one into
+// registers, but not its selects (x < low ? low : x), which it makes lane by
+// lane in scalar code.
+#if defined(__AVX512F__)
+inline constexpr std::size_t kRegisterBytes = 64;
+#elif defined(__AVX__)
+inline constexpr std::size_t kRegisterBytes = 32;
+#else
+inline constexpr std::size_t kRegisterBytes = 16;
+#endif
+
 // a·b + c lane by lane, with mul_add's rounding (GCC turns the loop into the
 // vector multiply–add).
 template <class V>
