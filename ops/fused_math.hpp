@@ -264,7 +264,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   // wait for the end of the exp's chain of dependent steps (about 50
   // cycles), and while they wait they hold places in the processor's
   // scheduler that the next vectors' exps need; kLag vectors on, the exp is
-  // done (3–12% faster at 256×1000 and 1024×32000; bench/NOTES.md). The
+  // done (3–9% faster at 256×1000 and 1024×32000; bench/NOTES.md). The
   // tallies keep their order, so the sums are the same. The pending slots
   // start as NaN logits with exp 0, which a tally takes as adding 0 (sum and
   // error unchanged) at no maximum. Given exps are loads: nothing to wait
