@@ -88,8 +88,8 @@ namespace detail {
 // Vector lanes per accumulator block: one register of the target's widest
 // (512 bits with AVX-512, 256 with AVX, else 128). A wider GCC vector would
 // have its selects made lane by lane in scalar code (vexp::detail::
-// kRegisterBytes): 64-byte lanes made the kernels 15–20× slower without
-// AVX-512.
+// kRegisterBytes): 64-byte lanes made the fused kernel 2–9× slower without
+// AVX-512 (bench/NOTES.md).
 template <class T> inline constexpr int kLanes = static_cast<int>(vexp::detail::kRegisterBytes / sizeof(T));
 
 // The lanes of one such register of T.
@@ -468,15 +468,16 @@ template <class T, class Finish>
 }
 
 // over_rows for short rows (n ≤ kBlock/2), 64 bytes of rows at a time (16
-// at float, 8 at double), row l of a group in vector lane l: the group is copied into columns (logit j of
-// every row side by side), so that the max, the count of maxima, the exps,
-// the sums and the log1p are each one vector operation per logit for the
-// whole group, with no per-row reduction, scalar tail or short loop. The exps
-// go back into rows only when exps is not null. Each row gets exactly what
-// exp_sums gives it: its sum is kept in kLanes partial sums, term j in
-// partial j mod kLanes, added in the same order and folded by fold_lanes'
-// steps (the count of maxima is an exact integer in any order). Normalised scales the columns before they go
-// back. Takes the rows of whole groups; returns how many it took.
+// at float, 8 at double), row l of a group in vector lane l: the group is
+// copied into columns (logit j of every row side by side), so that the max,
+// the count of maxima, the exps, the sums and the log1p are each one vector
+// operation per logit for the whole group, with no per-row reduction, scalar
+// tail or short loop. The exps go back into rows only when exps is not null.
+// Each row gets exactly what exp_sums gives it: its sum is kept in kLanes
+// partial sums, term j in partial j mod kLanes, added in the same order and
+// folded by fold_lanes' steps (the count of maxima is an exact integer in any
+// order). Normalised scales the columns before they go back. Takes the rows
+// of whole groups; returns how many it took.
 template <class T, class Finish>
 std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, const Normalised<T>* how,
                              Finish& finish, T& total) {
