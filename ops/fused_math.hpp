@@ -42,7 +42,7 @@
 #include <type_traits>
 #include <utility>
 
-#if defined(__AVX512F__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -94,6 +94,69 @@ template <class T> inline constexpr int kLanes = static_cast<int>(vexp::detail::
 
 // The lanes of one such register of T.
 template <class T> using LanesOf [[gnu::vector_size(vexp::detail::kRegisterBytes)]] = T;
+
+// The vector {0, 1, …, kLanes − 1} (one constant, not built lane by lane).
+template <class T> constexpr LanesOf<T> lane_indices() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return LanesOf<T>{static_cast<T>(I)...};
+  }(std::make_index_sequence<kLanes<T>>());
+}
+
+// The largest lane of m, comparing it with itself rotated by H lanes, then
+// by H/2, …, 1: among equal lanes, the lowest.
+template <class T, int H = kLanes<T> / 2> [[gnu::always_inline]] inline T max_of_lanes(LanesOf<T> m) {
+  if constexpr (H == 0) {
+    return m[0];
+  } else {
+    const LanesOf<T> shifted = rotated_lanes<H>(m);
+    return max_of_lanes<T, H / 2>(shifted > m ? shifted : m);
+  }
+}
+
+// The first m (1 ≤ m ≤ kLanes<T>) values at p in the first lanes of a
+// vector, fill in the others; and the first m lanes of v stored to p. Neither
+// reads or writes past p + m: one masked load or store with AVX-512 or AVX,
+// else lane by lane through memory.
+template <class T> [[gnu::always_inline]] inline LanesOf<T> load_first(const T* p, int m, T fill) {
+#if defined(__AVX512F__)
+  const auto mask = static_cast<std::uint16_t>((1u << m) - 1);
+  if constexpr (std::is_same_v<T, float>)
+    return std::bit_cast<LanesOf<T>>(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask, p));
+  else
+    return std::bit_cast<LanesOf<T>>(_mm512_mask_loadu_pd(_mm512_set1_pd(fill), static_cast<__mmask8>(mask), p));
+#elif defined(__AVX__)
+  const auto in = lane_indices<T>() < T(m);
+  LanesOf<T> v;
+  if constexpr (std::is_same_v<T, float>)
+    v = std::bit_cast<LanesOf<T>>(_mm256_maskload_ps(p, std::bit_cast<__m256i>(in)));
+  else
+    v = std::bit_cast<LanesOf<T>>(_mm256_maskload_pd(p, std::bit_cast<__m256i>(in)));
+  return in ? v : vexp::detail::splat<LanesOf<T>>(fill);
+#else
+  T lanes[kLanes<T>];
+  for (int l = 0; l < kLanes<T>; ++l) lanes[l] = l < m ? p[l] : fill;
+  LanesOf<T> v;
+  std::memcpy(&v, lanes, sizeof v);
+  return v;
+#endif
+}
+template <class T> [[gnu::always_inline]] inline void store_first(T* p, int m, LanesOf<T> v) {
+#if defined(__AVX512F__)
+  const auto mask = static_cast<std::uint16_t>((1u << m) - 1);
+  if constexpr (std::is_same_v<T, float>)
+    _mm512_mask_storeu_ps(p, mask, std::bit_cast<__m512>(v));
+  else
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>(mask), std::bit_cast<__m512d>(v));
+#elif defined(__AVX__)
+  const auto in = std::bit_cast<__m256i>(lane_indices<T>() < T(m));
+  if constexpr (std::is_same_v<T, float>)
+    _mm256_maskstore_ps(p, in, std::bit_cast<__m256>(v));
+  else
+    _mm256_maskstore_pd(p, in, std::bit_cast<__m256d>(v));
+#else
+  for (int l = 0; l < m; ++l) p[l] = v[l];
+#endif
+}
 
 // max z over a row (the first element if n = 1), a register of lanes at a
 // time.
@@ -149,15 +212,6 @@ template <class V> [[gnu::always_inline]] inline void add_compensated(V& sum, V&
   const V bb = t - sum;
   err += (sum - (t - bb)) + (x - bb);
   sum = t;
-}
-
-// One exp of a row in the given mode.
-template <Exps Mode, class T>
-[[gnu::always_inline]] inline T exp_at(const T* __restrict z, const T a, T* __restrict e, std::int64_t j) {
-  if constexpr (Mode == Exps::Given) return e[j];
-  const T x = vexp::exp_nonpositive(T(z[j] - a));
-  if constexpr (Mode == Exps::Store) e[j] = x;
-  return x;
 }
 
 // What one exp x = exp(zⱼ − a) adds to the off-max sum (x, or 0 when zⱼ = a)
@@ -239,8 +293,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
                     const T* __restrict next = nullptr, T* next_max = nullptr,
                     const Unscaled<T>* previous = nullptr) {
   constexpr int L = kLanes<T>;
-  // The lanes as explicit vectors: GCC's own vectorization of exp_at in this
-  // loop masks out the lanes it finds constant after splitting the paths of
+  // The lanes as explicit vectors: GCC's own vectorization of a scalar exp in
+  // this loop masks out the lanes it finds constant after splitting the paths of
   // exp's clamp, about a fifth more instructions.
   using Lanes = LanesOf<T>;
   const auto load = [](const T* p) {
@@ -258,7 +312,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   using vexp::detail::splat;
   const Lanes d = splat<Lanes>(by.d), rcp = splat<Lanes>(by.rcp), scale = splat<Lanes>(by.scale);
   std::int64_t j = 0;
-  const bool whole = n >= L;  // a vector's worth of the row: else all of it is the tail below
+  const bool whole = n >= L;  // a vector's worth of the row: else all of it is the end below
   if (next && whole) top = load(next);
   // Each vector is tallied kLag vectors after its exp. A tally's operations
   // wait for the end of the exp's chain of dependent steps (about 50
@@ -299,21 +353,37 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       std::memcpy(unscaled + j, &q, sizeof q);
     }
   }
+  // The row's end, fewer than L logits, as one more vector: the lanes past
+  // it hold a, whose exps are 1 (exp(−∞) would go through exp's clamp to a
+  // subnormal product, a microcode assist), and are taken back out of the
+  // count of maxima. Each term is in the lane the tally of the whole
+  // vectors would give it, and is added last.
+  const int rest = static_cast<int>(n - j);
+  Lanes end_z, end_x;
+  if (rest > 0) {
+    end_z = load_first(z + j, rest, a);
+    if constexpr (Mode == Exps::Given) {
+      end_x = load_first(e + j, rest, T(1));
+    } else {
+      end_x = end_z - a;
+      vexp::exp_nonpositive_lanes(end_x);
+      if constexpr (Mode == Exps::Store) store_first<T>(e + j, rest, end_x);
+    }
+  }
   for (int i = 0; i < kLag; ++i) tally(off, err, at, lag_z[i], a, lag_x[i]);
+  if (rest > 0) {
+    tally(off, err, at, end_z, a, end_x);
+    at = lane_indices<T>() < T(rest) ? at : at - T(1);
+  }
   if (next) {
-    T mx = j < n ? row_max(next + j, n - j) : top[0];  // the tail, as row_max takes it
-    if (whole)
-      for (int l = 0; l < L; ++l) mx = top[l] > mx ? top[l] : mx;
-    *next_max = mx;
+    if (whole && rest > 0) {
+      const Lanes v = load_first(next + j, rest, -std::numeric_limits<T>::infinity());
+      top = v > top ? v : top;
+    }
+    *next_max = whole ? max_of_lanes<T>(top) : row_max(next, n);
   }
-  for (int l = 0; j < n; ++j, ++l) {
-    const T x = exp_at<Mode>(z, a, e, j);
-    T sum = off[l], e_l = err[l];  // a GCC vector's lane binds to no reference in Clang
-    add_compensated(sum, e_l, off_max_term(z[j], a, x));
-    off[l] = sum, err[l] = e_l;
-    at[l] += at_max_term(z[j], a);
-    if (unscaled) unscaled[j] = scaled_quotient(unscaled[j], by.d, by.rcp, by.scale);
-  }
+  if (unscaled && rest > 0)
+    store_first<T>(unscaled + j, rest, scaled_quotient(load_first(unscaled + j, rest, T(0)), d, rcp, scale));
   return fold_lanes<T>(off, err, at);
 }
 
@@ -580,42 +650,6 @@ void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int
 // Vectors of the rows over_short_rows takes: up to kShortVectors·kLanes<T>
 // logits (64 floats, 32 doubles).
 inline constexpr int kShortVectors = 4;
-
-// The vector {0, 1, …, kLanes − 1} (one constant, not built lane by lane).
-template <class T> constexpr LanesOf<T> lane_indices() {
-  return []<std::size_t... I>(std::index_sequence<I...>) {
-    return LanesOf<T>{static_cast<T>(I)...};
-  }(std::make_index_sequence<kLanes<T>>());
-}
-
-// The largest lane of m, comparing it with itself rotated by H lanes, then
-// by H/2, …, 1: among equal lanes, the lowest.
-template <class T, int H = kLanes<T> / 2> [[gnu::always_inline]] inline T max_of_lanes(LanesOf<T> m) {
-  if constexpr (H == 0) {
-    return m[0];
-  } else {
-    const LanesOf<T> shifted = rotated_lanes<H>(m);
-    return max_of_lanes<T, H / 2>(shifted > m ? shifted : m);
-  }
-}
-
-// The first m (1 ≤ m ≤ kLanes<T>) values at p in the first lanes of a
-// vector, fill in the others; and the first m lanes of v stored to p: one
-// masked load or store, which reads or writes nothing past p + m.
-template <class T> [[gnu::always_inline]] inline LanesOf<T> load_first(const T* p, int m, T fill) {
-  const auto mask = static_cast<std::uint16_t>((1u << m) - 1);
-  if constexpr (std::is_same_v<T, float>)
-    return std::bit_cast<LanesOf<T>>(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask, p));
-  else
-    return std::bit_cast<LanesOf<T>>(_mm512_mask_loadu_pd(_mm512_set1_pd(fill), static_cast<__mmask8>(mask), p));
-}
-template <class T> [[gnu::always_inline]] inline void store_first(T* p, int m, LanesOf<T> v) {
-  const auto mask = static_cast<std::uint16_t>((1u << m) - 1);
-  if constexpr (std::is_same_v<T, float>)
-    _mm512_mask_storeu_ps(p, mask, std::bit_cast<__m512>(v));
-  else
-    _mm512_mask_storeu_pd(p, static_cast<__mmask8>(mask), std::bit_cast<__m512d>(v));
-}
 
 // One short row r (n ≤ V·kLanes<T>) in V vector registers, the last one
 // padded past the row's end: the max, the exps, their sums, the log1p, and
