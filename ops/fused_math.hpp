@@ -23,10 +23,10 @@
 // For float and double the row loops run on the vectorized exp and log1p of
 // engine/math/vexp.hpp and vlog.hpp, in three passes: the max; exp stored
 // (in the output) and summed; the scale. exp runs once per element; short
-// rows go a vector's width of rows at a time, one row per lane (those left
-// over, and a row alone, in vector registers one at a time), and a long
-// row's max is read during the previous row's exp pass and its scale done
-// during the next row's (over_rows). The sums use one
+// rows go 64 bytes of rows at a time, one row per lane (those left over, and
+// a row alone, in vector registers one at a time), and a longer row's max is
+// read during the previous row's exp pass and its scale done during the next
+// row's (over_rows). The sums use one
 // accumulator per vector lane (so the loop vectorizes without reassociating
 // flags); the eₖ = 1 of the maxima are counted apart and added as integers, so
 // s is still Σ_{j≠k} eⱼ with no 1 ever added to the small terms.
@@ -185,9 +185,8 @@ template <class T> T row_max(const T* z, std::int64_t n) {
 
 // Off-max sums of one row: Σ exp(zⱼ − a) over the j with zⱼ ≠ a, and the
 // count of the j with zⱼ = a (whose exp is exactly 1), one accumulator per
-// lane. Mode Compute computes the exps, Store also writes them to e, Given
-// reads them from e.
-enum class Exps { Compute, Store, Given };
+// lane. Mode Compute computes the exps, Store also writes them to e.
+enum class Exps { Compute, Store };
 
 // The off-max sum is compensated: with n terms added in working precision,
 // the rounding errors of the additions pile up to about n/L units in the
@@ -321,28 +320,18 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   // done (3–9% faster at 256×1000 and 1024×32000; bench/NOTES.md). The
   // tallies keep their order, so the sums are the same. The pending slots
   // start as NaN logits with exp 0, which a tally takes as adding 0 (sum and
-  // error unchanged) at no maximum. Given exps are loads: nothing to wait
-  // for, no lag.
-  constexpr int kLag = Mode == Exps::Given ? 0 : 3;
-  Lanes lag_z[kLag > 0 ? kLag : 1], lag_x[kLag > 0 ? kLag : 1];
+  // error unchanged) at no maximum.
+  constexpr int kLag = 3;
+  Lanes lag_z[kLag], lag_x[kLag];
   for (int i = 0; i < kLag; ++i) lag_z[i] = splat<Lanes>(std::numeric_limits<T>::quiet_NaN()), lag_x[i] = Lanes{};
   for (; j + L <= n; j += L) {
     const Lanes zj = load(z + j);
-    Lanes x;
-    if constexpr (Mode == Exps::Given) {
-      x = load(e + j);
-    } else {
-      x = zj - a;
-      vexp::exp_nonpositive_lanes(x);
-      if constexpr (Mode == Exps::Store) std::memcpy(e + j, &x, sizeof x);
-    }
-    if constexpr (kLag > 0) {
-      tally(off, err, at, lag_z[0], a, lag_x[0]);
-      for (int i = 0; i + 1 < kLag; ++i) lag_z[i] = lag_z[i + 1], lag_x[i] = lag_x[i + 1];
-      lag_z[kLag - 1] = zj, lag_x[kLag - 1] = x;
-    } else {
-      tally(off, err, at, zj, a, x);
-    }
+    Lanes x = zj - a;
+    vexp::exp_nonpositive_lanes(x);
+    if constexpr (Mode == Exps::Store) std::memcpy(e + j, &x, sizeof x);
+    tally(off, err, at, lag_z[0], a, lag_x[0]);
+    for (int i = 0; i + 1 < kLag; ++i) lag_z[i] = lag_z[i + 1], lag_x[i] = lag_x[i + 1];
+    lag_z[kLag - 1] = zj, lag_x[kLag - 1] = x;
     if (next) {
       __builtin_prefetch(next + std::min(j + kAhead, n - 1));
       const Lanes v = load(next + j);
@@ -362,13 +351,9 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   Lanes end_z, end_x;
   if (rest > 0) {
     end_z = load_first(z + j, rest, a);
-    if constexpr (Mode == Exps::Given) {
-      end_x = load_first(e + j, rest, T(1));
-    } else {
-      end_x = end_z - a;
-      vexp::exp_nonpositive_lanes(end_x);
-      if constexpr (Mode == Exps::Store) store_first<T>(e + j, rest, end_x);
-    }
+    end_x = end_z - a;
+    vexp::exp_nonpositive_lanes(end_x);
+    if constexpr (Mode == Exps::Store) store_first<T>(e + j, rest, end_x);
   }
   for (int i = 0; i < kLag; ++i) tally(off, err, at, lag_z[i], a, lag_x[i]);
   if (rest > 0) {
@@ -447,8 +432,22 @@ void transpose(const T* __restrict src, std::int64_t ld_src, T* __restrict dst, 
     for (std::int64_t j = i < whole_rows ? whole_cols : 0; j < cols; ++j) dst[j * ld_dst + i] = src[i * ld_src + j];
 }
 
-// Logits per block of short rows: their exps are computed in one flat loop.
-inline constexpr std::int64_t kBlock = 1024;
+// Rows shorter than this go in row groups (over_row_groups, below); longer
+// ones one at a time through exp_sums. With AVX-512 the groups are the
+// faster below three vectors of logits (float n < 48, double n < 24), the
+// row loop from there on (at 64 floats in 0.8 of the groups' time, at 128 in
+// 0.6). With AVX2 the groups' loops, over 64 bytes of rows in two
+// registers, took 1.1–5.6 times the row loop's time at every n from 2 to 256
+// (bench/NOTES.md): no row goes in a group there. With SSE2 alone, where a
+// row of up to 5 logits took the row loop 1.3–2.5 times the groups' time
+// (and from 8 on 0.4–0.9), rows of fewer than 8 do.
+#if defined(__AVX512F__)
+template <class T> inline constexpr std::int64_t kGroupedBelow = 3 * kLanes<T>;
+#elif defined(__AVX__)
+template <class T> inline constexpr std::int64_t kGroupedBelow = 0;
+#else
+template <class T> inline constexpr std::int64_t kGroupedBelow = 8;
+#endif
 
 }  // namespace detail
 
@@ -537,7 +536,7 @@ template <class T, class Finish>
   finish_row(finish, total, r, sums, e);
 }
 
-// over_rows for short rows (n ≤ kBlock/2), 64 bytes of rows at a time (16
+// over_rows for short rows (n < kGroupedBelow), 64 bytes of rows at a time (16
 // at float, 8 at double), row l of a group in vector lane l: the group is
 // copied into columns (logit j of every row side by side), so that the max,
 // the count of maxima, the exps, the sums and the log1p are each one vector
@@ -555,7 +554,7 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
   // loops over a group's rows vectorize in as many registers as it takes).
   constexpr int G = static_cast<int>(64 / sizeof(T));
   constexpr int L = kLanes<T>;  // exp_sums' partial sums
-  T col[kBlock / 2 * G];        // col[j·G + l]: logit j of row l, then its exp
+  T col[(kGroupedBelow<T> - 1) * G];  // col[j·G + l]: logit j of row l, then its exp
   const std::int64_t grouped = rows - rows % G;
   T sum = total;  // in a register, not behind total's address
   for (std::int64_t r0 = 0; r0 < grouped; r0 += G) {
@@ -611,45 +610,16 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
   return grouped;
 }
 
-// over_rows for the rows left after the groups (fewer than a group), rows
-// first to rows − 1, n ≤ kBlock/2, kBlock/n rows at a time: the maxima; the
-// shifted logits and their exps in one flat loop over the block; the sums;
-// the log1p of each. The exps are kept in exps, or in a scratch block.
-template <class T, class Finish>
-void over_row_blocks(const T* z, std::int64_t first, std::int64_t rows, std::int64_t n, T* exps,
-                     const Normalised<T>* how, Finish& finish, T& total) {
-  T scratch[kBlock];
-  T max[kBlock], s[kBlock], log1p_s[kBlock];  // per row: up to kBlock rows
-  const std::int64_t per_block = kBlock / n;
-  T sum = total;
-  for (std::int64_t r0 = first; r0 < rows; r0 += per_block) {
-    const std::int64_t m = rows - r0 < per_block ? rows - r0 : per_block;
-    const T* zb = z + r0 * n;
-    T* e = exps ? exps + r0 * n : scratch;
-    for (std::int64_t i = 0; i < m; ++i) {
-      max[i] = row_max(zb + i * n, n);
-      for (std::int64_t j = 0; j < n; ++j) e[i * n + j] = T(zb[i * n + j] - max[i]);
-    }
-    for (std::int64_t t = 0; t < m * n; ++t) e[t] = vexp::exp_nonpositive(e[t]);  // ddx:vectorized
-    for (std::int64_t i = 0; i < m; ++i) s[i] = exp_sums<Exps::Given>(zb + i * n, max[i], e + i * n, n).s();
-    for (std::int64_t i = 0; i < m; ++i) log1p_s[i] = vexp::log1p(s[i]);
-    for (std::int64_t i = 0; i < m; ++i) {
-      RowSums<T> sums{max[i], s[i], log1p_s[i]};
-      end_row(finish, sum, r0 + i, sums, e + i * n, n, exps ? how : nullptr);
-    }
-  }
-  total = sum;
-}
-
-// Short rows in vector registers, one at a time: with AVX-512, whose masked
-// loads and stores read and write a row's end without touching what follows
-// it. (Without them, a row's end would go through memory lane by lane, slower
-// than over_row_blocks.)
+// Short rows left over after the groups, with AVX-512: in vector registers
+// one at a time, whose masked loads and stores read and write a row's end
+// without touching what follows it.
 #if defined(__AVX512F__)
 
 // Vectors of the rows over_short_rows takes: up to kShortVectors·kLanes<T>
-// logits (64 floats, 32 doubles).
-inline constexpr int kShortVectors = 4;
+// logits (48 floats, 24 doubles), every row the groups take.
+inline constexpr int kShortVectors = 3;
+static_assert(kGroupedBelow<float> - 1 <= kShortVectors * kLanes<float> &&
+              kGroupedBelow<double> - 1 <= kShortVectors * kLanes<double>);
 
 // One short row r (n ≤ V·kLanes<T>) in V vector registers, the last one
 // padded past the row's end: the max, the exps, their sums, the log1p, and
@@ -703,10 +673,10 @@ template <int V, class T, class Finish>
   finish_row(finish, total, r, sums, e);
 }
 
-// over_rows for the rows left after the groups, first to rows − 1, when they
-// are short (n ≤ kShortVectors·kLanes<T>): one at a time in vector
-// registers (short_row): a single row of 10 in 0.6–0.7 of the time of
-// over_row_blocks' passes.
+// over_rows for the rows left after the groups, first to rows − 1 (n ≤
+// kShortVectors·kLanes<T>): one at a time in vector registers (short_row): a
+// single row of 10 in 0.6–0.7 of the time of the passes over blocks of rows
+// that took them before.
 template <class T, class Finish>
 void over_short_rows(const T* z, std::int64_t first, std::int64_t rows, std::int64_t n, T* exps,
                      const Normalised<T>* how, Finish& finish, T& total) {
@@ -718,8 +688,7 @@ void over_short_rows(const T* z, std::int64_t first, std::int64_t rows, std::int
   switch ((n + L - 1) / L) {
     case 1: each.template operator()<1>(); break;
     case 2: each.template operator()<2>(); break;
-    case 3: each.template operator()<3>(); break;
-    default: each.template operator()<4>(); break;
+    default: each.template operator()<3>(); break;
   }
   total = sum;
 }
@@ -733,13 +702,12 @@ void over_short_rows(const T* z, std::int64_t first, std::int64_t rows, std::int
 // 1), or nullptr when they were not kept. The exps are written to exps when it
 // is not null ([rows, n]); without it they may not be kept.
 //
-// Float and double: rows of up to kBlock/2 logits go 64 bytes of rows at a
-// time, one row per vector lane (over_row_groups), and the fewer rows left
-// over one at a time in vector registers when they are short and there is
-// AVX-512 (over_short_rows), else a block at a time (over_row_blocks).
-// Longer rows go one at a time, their exps computed while summing and the
-// next row's max taken in the same loop. Every way gives a row the same
-// values.
+// Float and double: rows shorter than kGroupedBelow go 64 bytes of rows at
+// a time, one row per vector lane (over_row_groups), and with AVX-512 the
+// fewer rows left over one at a time in vector registers (over_short_rows).
+// Longer rows, and the rows left over without AVX-512, go one at a time,
+// their exps computed while summing and the next row's max taken in the same
+// loop. Every way gives a row the same values.
 //
 // With how not null (and exps not null), the exps are left Normalised:
 // finish sees scale·eⱼ/(1 + s), and sums.rcp and sums.at_label. Returns the
@@ -750,27 +718,24 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
             const Normalised<T>* how = nullptr) {
   T total = T(0);
   if constexpr (kVectorized<T>) {
-    if (n <= detail::kBlock / 2) {
-      const std::int64_t grouped = detail::over_row_groups(z, rows, n, exps, how, finish, total);
+    std::int64_t first = 0;  // the rows from first on go one at a time
+    if (n < detail::kGroupedBelow<T>) {
+      first = detail::over_row_groups(z, rows, n, exps, how, finish, total);
 #if defined(__AVX512F__)
-      if (n <= detail::kShortVectors * detail::kLanes<T>) {
-        detail::over_short_rows(z, grouped, rows, n, exps, how, finish, total);
-        return total;
-      }
-#endif
-      detail::over_row_blocks(z, grouped, rows, n, exps, how, finish, total);
+      detail::over_short_rows(z, first, rows, n, exps, how, finish, total);
       return total;
+#endif
     }
     // A row's exps, when Normalised, are scaled in the next row's exp loop,
     // and it is finished after that loop (the last row on its own).
     const bool normalised = exps && how;
-    T max = rows > 0 ? detail::row_max(z, n) : T(0);
+    T max = rows > first ? detail::row_max(z + first * n, n) : T(0);
     RowSums<T> waiting;  // the row before r, when it waits for its scaling
     detail::Unscaled<T> unscaled;
-    for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t r = first; r < rows; ++r) {
       const T* zr = z + r * n;
       T* e = exps ? exps + r * n : nullptr;
-      const bool waits = normalised && r > 0;
+      const bool waits = normalised && r > first;
       RowSums<T> sums;
       sums.max = max;
       const T* next = r + 1 < rows ? zr + n : nullptr;
@@ -786,7 +751,7 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
         detail::finish_row(finish, total, r, sums, e);
       }
     }
-    if (normalised && rows > 0) {
+    if (normalised && rows > first) {
       detail::scale_row(unscaled, n);
       detail::finish_row(finish, total, rows - 1, waiting, unscaled.e);
     }

@@ -235,25 +235,27 @@ template <class T> void expect_paths_agree() {
 TEST(FusedVectorized, AgreesWithTheGenericPathFloat) { expect_paths_agree<float>(); }
 TEST(FusedVectorized, AgreesWithTheGenericPathDouble) { expect_paths_agree<double>(); }
 
-// A batch gives each row exactly what the row alone gives: the short rows go
-// a group of kLanes rows at a time, one row per vector lane, and the rows left
-// over (as many as can be left: 15 at float, 7 at double), like a row alone,
-// one at a time in vector registers when they are at most kShortVectors
-// vectors long and there is AVX-512 (n from 1 to 64 floats, 32 doubles, the
-// last vector full or not), else through blocks of kBlock logits, split across
-// block ends where a block holds fewer rows. The long rows go row by row,
-// each row's max read while the previous row's exps are taken. Exact
-// equality: the same operations run on the same values either way. Each
-// row's max is put at a place that takes its own path there: the first
-// element, the ends of a lane block, the middle, the scalar tail after the
-// lane blocks.
+// A batch gives each row exactly what the row alone gives: the short rows
+// (fewer than kGroupedBelow logits) go a group of 64 bytes of rows at a time,
+// one row per vector lane, and the rows left over (as many as can be left:
+// 15 at float, 7 at double), like a row alone, one at a time in vector
+// registers with AVX-512 (n from 1 to 47 floats, 23 doubles, the last vector
+// full or not), else as the long rows go (without AVX-512 the groups take
+// rows of fewer than 8 at SSE2, none at AVX2). The long rows go row by row, each
+// row's max read while the previous row's exps are taken, the row's end in a
+// padded vector. Exact equality: the same operations run on the same values
+// either way. Each row's max is put at a place that takes its own path
+// there: the first element, the ends of a lane block, the middle, the end
+// after the lane blocks.
 template <class T> void expect_batch_equals_rows() {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> logit(-20.0, 20.0);
-  const std::int64_t half = fused::detail::kBlock / 2;
-  for (std::int64_t n : {std::int64_t{1}, std::int64_t{3}, std::int64_t{8}, std::int64_t{10}, std::int64_t{16},
-                         std::int64_t{17}, std::int64_t{32}, std::int64_t{33}, std::int64_t{64}, std::int64_t{65},
-                         std::int64_t{100}, half - 1, half, half + 1, std::int64_t{1500}}) {
+  const std::int64_t grouped_f = fused::detail::kGroupedBelow<float>, grouped_d = fused::detail::kGroupedBelow<double>;
+  for (std::int64_t n : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, std::int64_t{8}, std::int64_t{10},
+                         std::int64_t{16}, std::int64_t{17}, grouped_d - 1, grouped_d, grouped_f - 1, grouped_f,
+                         std::int64_t{64}, std::int64_t{65}, std::int64_t{100}, std::int64_t{513},
+                         std::int64_t{1500}}) {
+    if (n < 1) continue;  // kGroupedBelow is 0 with AVX2
     constexpr std::int64_t Lf = fused::detail::kLanes<float>;
     static_assert(Lf % fused::detail::kLanes<double> == 0);
     const std::int64_t rows = 3 * Lf - 1;  // groups of Lf or kLanes<double> rows, and all but one more
