@@ -437,10 +437,10 @@ void transpose(const T* __restrict src, std::int64_t ld_src, T* __restrict dst, 
 // faster below three vectors of logits (float n < 48, double n < 24), the
 // row loop from there on (at 64 floats in 0.8 of the groups' time, at 128 in
 // 0.6). With AVX2 the groups' loops, over 64 bytes of rows in two
-// registers, took 1.1–5.6 times the row loop's time at every n from 2 to 256
-// (bench/NOTES.md): no row goes in a group there. With SSE2 alone, where a
-// row of up to 5 logits took the row loop 1.3–2.5 times the groups' time
-// (and from 8 on 0.4–0.9), rows of fewer than 8 do.
+// registers, took 1.07–5.6 times the row loop's time at every n from 3 to
+// 256 (bench/NOTES.md): no row goes in a group there. With SSE2 alone, where
+// a row of up to 5 logits took the row loop 1.1–2.5 times the groups' time
+// (and from 8 on 0.36–0.87), rows of fewer than 8 do.
 #if defined(__AVX512F__)
 template <class T> inline constexpr std::int64_t kGroupedBelow = 3 * kLanes<T>;
 #elif defined(__AVX__)
