@@ -719,12 +719,14 @@ T over_rows(const T* z, std::int64_t rows, std::int64_t n, T* exps, Finish&& fin
   T total = T(0);
   if constexpr (kVectorized<T>) {
     std::int64_t first = 0;  // the rows from first on go one at a time
-    if (n < detail::kGroupedBelow<T>) {
-      first = detail::over_row_groups(z, rows, n, exps, how, finish, total);
+    if constexpr (detail::kGroupedBelow<T> > 0) {
+      if (n < detail::kGroupedBelow<T>) {
+        first = detail::over_row_groups(z, rows, n, exps, how, finish, total);
 #if defined(__AVX512F__)
-      detail::over_short_rows(z, first, rows, n, exps, how, finish, total);
-      return total;
+        detail::over_short_rows(z, first, rows, n, exps, how, finish, total);
+        return total;
 #endif
+      }
     }
     // A row's exps, when Normalised, are scaled in the next row's exp loop,
     // and it is finished after that loop (the last row on its own).
