@@ -123,6 +123,14 @@ std::map<int, Verdicts> verdicts(const std::string& report, const std::string& f
   return out;
 }
 
+// The compiler on a unit's source with the options the build gives it, for
+// one -march (the caller adds what to do with it).
+std::string compile(const Unit& unit, const std::string& arch) {
+  const fs::path root = DDX_SOURCE_DIR;
+  return std::string("'") + DDX_CXX + "' " + unit.options + " -march=" + arch + " -I'" + root.string() + "' '" +
+         (root / unit.source).string() + "'";
+}
+
 class Vectorization : public testing::TestWithParam<Case> {};
 
 TEST_P(Vectorization, EveryMarkedLoopVectorizes) {
@@ -135,9 +143,8 @@ TEST_P(Vectorization, EveryMarkedLoopVectorizes) {
   const fs::path root = DDX_SOURCE_DIR;
   const fs::path report_file =
       fs::temp_directory_path() / ("ddx-vec-" + std::to_string(::getpid()) + "-" + GetParam().name() + ".txt");
-  const std::string command = std::string("'") + DDX_CXX + "' " + unit.options + " -march=" + arch + " -I'" +
-                              root.string() + "' -c '" + (root / unit.source).string() +
-                              "' -o /dev/null -fopt-info-vec-all='" + report_file.string() + "'";
+  const std::string command = compile(unit, arch) + " -c -o /dev/null -fopt-info-vec-all='" +
+                              report_file.string() + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream in(report_file);
   const std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -171,10 +178,9 @@ TEST(Kernels, FusedBuildsForEveryVectorUnit) {
   GTEST_SKIP() << "the vector units are x86-64's";
 #endif
   if (std::string(DDX_CXX_ID) != "GNU") GTEST_SKIP() << "compiled with the build's GCC options";
-  const fs::path root = DDX_SOURCE_DIR;
+  const Unit& fused = kUnits[0];  // ops/fused.cpp
   for (const char* arch : {"x86-64", "sandybridge", "x86-64-v3", "x86-64-v4"}) {
-    const std::string command = std::string("'") + DDX_CXX + "' " + DDX_OPTIONS_OPS_FUSED_CPP + " -march=" + arch +
-                                " -I'" + root.string() + "' -fsyntax-only '" + (root / "ops/fused.cpp").string() + "'";
+    const std::string command = compile(fused, arch) + " -fsyntax-only";
     EXPECT_EQ(std::system(command.c_str()), 0) << command;
   }
 }
