@@ -231,13 +231,15 @@ template <class T, class V> [[gnu::always_inline]] inline void add_to_sum(V& sum
 }
 
 // What one exp x = exp(zⱼ − a) adds to the off-max sum (x, or 0 when zⱼ = a)
-// and to the count of maxima (1 when zⱼ = a): for one logit, or lane by lane
-// for a GCC vector of them.
+// and to the count of the other terms, those not at the max (1 when zⱼ ≠ a,
+// as a select, which GCC makes a masked addition):
+// for one logit, or lane by lane for a GCC vector of them. The maxima are
+// the row's n terms less the others.
 template <class V, class T> [[gnu::always_inline]] inline V off_max_term(const V zj, const T a, const V x) {
   return zj == a ? vexp::detail::splat<V>(T(0)) : x;
 }
-template <class V, class T> [[gnu::always_inline]] inline V at_max_term(const V zj, const T a) {
-  return zj == a ? vexp::detail::splat<V>(T(1)) : vexp::detail::splat<V>(T(0));
+template <class V, class T> [[gnu::always_inline]] inline void count_other(V& count, const V zj, const T a) {
+  count = zj == a ? count : count + T(1);
 }
 
 // A row's off-max sums one per lane of a register of T (partial p takes
@@ -267,12 +269,10 @@ template <int Part, class W> [[gnu::always_inline]] inline LanesOf<double> part_
 
 // A register of exps x = exp(zⱼ − a) into a row's lane sums: off_max_term
 // (x, or 0 at a maximum) into the partials, which leaves a partial as it is
-// when it is 0, and the terms not at a maximum counted (a select, which GCC
-// makes a masked addition on the same comparison).
+// when it is 0, and count_other on the same comparison.
 template <class T, class Lanes>
 [[gnu::always_inline]] inline void tally(LaneSums<T>& sums, const Lanes zj, const T a, const Lanes x) {
-  const auto at_a = zj == a;
-  const Lanes off = at_a ? Lanes{} : x;
+  const Lanes off = off_max_term(zj, a, x);
   if constexpr (kSumInDouble<T>) {
     const auto wide = __builtin_convertvector(off, FloatLanesAsDoubles);
     sums.low += part_of<0>(wide);
@@ -280,7 +280,7 @@ template <class T, class Lanes>
   } else {
     add_compensated(sums.off, sums.err, off);
   }
-  sums.off_count = at_a ? sums.off_count : sums.off_count + T(1);
+  count_other(sums.off_count, zj, a);
 }
 
 // One step of the folds below: partial sum q (off_q, with its error err_q
@@ -609,13 +609,13 @@ template <class T, class Finish>
 // over_rows for short rows (n < kGroupedBelow), 64 bytes of rows at a time (16
 // at float, 8 at double), row l of a group in vector lane l: the group is
 // copied into columns (logit j of every row side by side), so that the max,
-// the count of maxima, the exps, the sums and the log1p are each one vector
+// the count of the other terms, the exps, the sums and the log1p are each one vector
 // operation per logit for the whole group, with no per-row reduction, scalar
 // tail or short loop. The exps go back into rows only when exps is not null.
 // Each row gets exactly what exp_sums gives it: its sum is kept in kLanes
 // partial sums, term j in partial j mod kLanes, added in the same order and
-// folded by fold_lanes' steps (the count of maxima is an exact integer in any
-// order). Normalised scales the columns before they go back. Takes the rows
+// folded by fold_lanes' steps (the count of the others is an exact integer
+// in any order). Normalised scales the columns before they go back. Takes the rows
 // of whole groups; returns how many it took.
 template <class T, class Finish>
 std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* exps, const Normalised<T>* how,
@@ -630,14 +630,14 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
   for (std::int64_t r0 = 0; r0 < grouped; r0 += G) {
     const T* zg = z + r0 * n;
     transpose(zg, n, col, G, G, n);
-    T a[G], count[G];
+    T a[G], others[G];
     SumOf<T> off[L][G], err[L][G];
-    for (int l = 0; l < G; ++l) a[l] = col[l], count[l] = T(0);
+    for (int l = 0; l < G; ++l) a[l] = col[l], others[l] = T(0);
     for (std::int64_t j = 1; j < n; ++j)
       for (int l = 0; l < G; ++l) a[l] = col[j * G + l] > a[l] ? col[j * G + l] : a[l];
     // tally's two halves in two loops: GCC 12 vectorizes neither loop with both.
     for (std::int64_t j = 0; j < n; ++j)  // ddx:vectorized
-      for (int l = 0; l < G; ++l) count[l] += at_max_term(col[j * G + l], a[l]);
+      for (int l = 0; l < G; ++l) count_other(others[l], col[j * G + l], a[l]);
     for (int p = 0; p < L; ++p)
       for (int l = 0; l < G; ++l) off[p][l] = 0, err[p][l] = 0;
     for (std::int64_t j0 = 0; j0 < n; j0 += L)
@@ -658,7 +658,7 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
     std::memcpy(errv, err, sizeof err);
     fold_partials<T>(offv, errv);
     T s[G], log1p_s[G];
-    for (int l = 0; l < G; ++l) s[l] = ExpSums<T>{offv[0][l], errv[0][l], count[l]}.s();
+    for (int l = 0; l < G; ++l) s[l] = ExpSums<T>{offv[0][l], errv[0][l], T(T(n) - others[l])}.s();
     for (int l = 0; l < G; ++l) log1p_s[l] = vexp::log1p(s[l]);
     T rcp[G] = {}, at_label[G] = {};
     T* e = exps ? exps + r0 * n : nullptr;
