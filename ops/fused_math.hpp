@@ -242,19 +242,30 @@ template <class V, class T> [[gnu::always_inline]] inline void count_other(V& co
   count = zj == a ? count : count + T(1);
 }
 
+// The count of a row's other terms, those not at the max, on the comparison
+// the sums make. With AVX-512 the comparison is a mask register and the
+// count its population count, added in an integer register (a vector
+// operation fewer per tally, and a vector register free); else a count per
+// lane, added as a select.
+#if defined(__AVX512F__)
+template <class T> using OtherCount = std::int64_t;
+#else
+template <class T> using OtherCount = LanesOf<T>;
+#endif
+
 // A row's off-max sums one per lane of a register of T (partial p takes
-// the terms in lane p), and per lane the count of the other terms, those
-// not at the max (so that one comparison per vector serves both). Float's
-// partials are doubles, two registers of them: lanes [0, L/2) in low,
-// [L/2, L) in high. Double's are a register with a register of their errors.
+// the terms in lane p), and the count of the other terms (OtherCount).
+// Float's partials are doubles, two registers of them: lanes [0, L/2) in
+// low, [L/2, L) in high. Double's are a register with a register of their
+// errors.
 template <class T> struct LaneSums;
 template <> struct LaneSums<float> {
   LanesOf<double> low{}, high{};
-  LanesOf<float> off_count{};
+  OtherCount<float> others{};
 };
 template <> struct LaneSums<double> {
   LanesOf<double> off{}, err{};
-  LanesOf<double> off_count{};
+  OtherCount<double> others{};
 };
 
 // A register of floats converted to doubles: two registers' worth.
@@ -269,9 +280,29 @@ template <int Part, class W> [[gnu::always_inline]] inline LanesOf<double> part_
 
 // A register of exps x = exp(zⱼ − a) into a row's lane sums: off_max_term
 // (x, or 0 at a maximum) into the partials, which leaves a partial as it is
-// when it is 0, and count_other on the same comparison.
+// when it is 0, and the other terms counted on the same comparison. With
+// AVX-512, the comparison's mask zeroes the maxima (for float, in the
+// conversions to double) and is counted by popcount.
 template <class T, class Lanes>
 [[gnu::always_inline]] inline void tally(LaneSums<T>& sums, const Lanes zj, const T a, const Lanes x) {
+#if defined(__AVX512F__)
+  static_assert(sizeof(Lanes) == 64);
+  if constexpr (kSumInDouble<T>) {
+    const __mmask16 other = _mm512_cmp_ps_mask(std::bit_cast<__m512>(zj), _mm512_set1_ps(a), _CMP_NEQ_UQ);
+    const auto half = [&]<int... I>(std::integer_sequence<int, I...>) {
+      return std::bit_cast<__m256>(__builtin_shufflevector(x, x, I...));
+    };
+    const __m256 low = half(std::integer_sequence<int, 0, 1, 2, 3, 4, 5, 6, 7>{});
+    const __m256 high = half(std::integer_sequence<int, 8, 9, 10, 11, 12, 13, 14, 15>{});
+    sums.low += std::bit_cast<LanesOf<double>>(_mm512_maskz_cvtps_pd(other, low));
+    sums.high += std::bit_cast<LanesOf<double>>(_mm512_maskz_cvtps_pd(static_cast<__mmask8>(other >> 8), high));
+    sums.others += std::popcount(static_cast<unsigned>(other));
+  } else {
+    const __mmask8 other = _mm512_cmp_pd_mask(std::bit_cast<__m512d>(zj), _mm512_set1_pd(a), _CMP_NEQ_UQ);
+    add_compensated(sums.off, sums.err, std::bit_cast<Lanes>(_mm512_maskz_mov_pd(other, std::bit_cast<__m512d>(x))));
+    sums.others += std::popcount(static_cast<unsigned>(other));
+  }
+#else
   const Lanes off = off_max_term(zj, a, x);
   if constexpr (kSumInDouble<T>) {
     const auto wide = __builtin_convertvector(off, FloatLanesAsDoubles);
@@ -280,7 +311,8 @@ template <class T, class Lanes>
   } else {
     add_compensated(sums.off, sums.err, off);
   }
-  count_other(sums.off_count, zj, a);
+  count_other(sums.others, zj, a);
+#endif
 }
 
 // One step of the folds below: partial sum q (off_q, with its error err_q
@@ -312,6 +344,12 @@ template <class T, int H = kLanes<T> / 2> [[gnu::always_inline]] inline T sum_of
     return sum_of_lanes<T, H / 2>(v + rotated_lanes<H>(v));
 }
 
+// The count of the other terms in its OtherCount form.
+template <class T> [[gnu::always_inline]] inline std::int64_t others_in(const std::int64_t count) { return count; }
+template <class T> [[gnu::always_inline]] inline std::int64_t others_in(const LanesOf<T>& count) {
+  return static_cast<std::int64_t>(sum_of_lanes<T>(count));
+}
+
 // A row's kLanes<T> partial sums into one, for a row of n terms (lanes past
 // its end hold maxima): by halves, partial p taking partial p + H for H =
 // kLanes/2, kLanes/4, …, 1, so the partials' sum is in lane 0 after log2
@@ -319,7 +357,7 @@ template <class T, int H = kLanes<T> / 2> [[gnu::always_inline]] inline T sum_of
 // path gives a row this fold (over_row_groups the same steps on partials
 // held a vector each). The maxima are the n terms less the others.
 template <class T> [[gnu::always_inline]] inline ExpSums<T> fold_lanes(LaneSums<T> sums, std::int64_t n) {
-  const T at_max = T(n - static_cast<std::int64_t>(sum_of_lanes<T>(sums.off_count)));
+  const T at_max = T(n - others_in<T>(sums.others));
   if constexpr (kSumInDouble<T>) {
     LanesOf<double> off = sums.low, none{};
     fold_into<T>(off, none, sums.high, none);
@@ -341,11 +379,39 @@ template <class T, class V, int H = kLanes<T> / 2>
 }
 
 // The exps of a row (n of them, as the row exp_sums runs on) still to be
-// scaled to scale·eⱼ/d, rcp = 1/d (what Normalised asks for).
+// scaled to scale·eⱼ/d (what Normalised asks for): scaled_quotient(eⱼ, d,
+// rcp, scale) with rcp = 1/d, or, with scale folded in (unscaled_row),
+// divide(eⱼ, d, rcp) and scale 1.
 template <class T> struct Unscaled {
   T* __restrict e;
   T d, rcp, scale;
+  bool folded = false;
 };
+
+// Whether x is a power of two (±2ᵏ) in T's normal range.
+template <class T> [[gnu::always_inline]] inline bool is_power_of_two(const T x) {
+  using Bits = vexp::detail::Lanes<T>::Bits;
+  constexpr Bits mantissa = (Bits(1) << (std::numeric_limits<T>::digits - 1)) - 1;
+  return std::isnormal(x) && (std::bit_cast<Bits>(x) & mantissa) == 0;
+}
+
+// Row e's scaling by scale·eⱼ/d, rcp = 1/d. At float and double a scale that
+// is a power of two (1/B for a batch of B = 2ᵏ rows) is folded into the
+// divisor: eⱼ/(d/scale), with rcp·scale its reciprocal. Both are exact when
+// they are normal, so every product and residual of divide is the unfolded
+// one times a power of two: the same quotient wherever it is normal, with
+// one multiplication fewer per element. Every path scales through this, so
+// a row gets the same values (subnormal ones too) whichever path it takes.
+// inverse is 1/scale (computed once for many rows where it can be).
+template <class T>
+[[gnu::always_inline]] inline Unscaled<T> unscaled_row(T* e, const T d, const T rcp, const T scale, const T inverse) {
+  if constexpr (kVectorized<T>) {
+    const T folded_d = d * inverse, folded_rcp = rcp * scale;
+    if (is_power_of_two(scale) && std::isnormal(folded_d) && std::isnormal(folded_rcp))
+      return {e, folded_d, folded_rcp, T(1), true};
+  }
+  return {e, d, rcp, scale};
+}
 
 // That scaling in a pass of its own.
 template <class T> [[gnu::always_inline]] inline void scale_row(const Unscaled<T> row, std::int64_t n) {
@@ -383,6 +449,7 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   T* __restrict unscaled = by.e;
   using vexp::detail::splat;
   const Lanes d = splat<Lanes>(by.d), rcp = splat<Lanes>(by.rcp), scale = splat<Lanes>(by.scale);
+  const bool folded = by.folded;  // then the product by scale = 1 is left out
   std::int64_t j = 0;
   const bool whole = n >= L;  // a vector's worth of the row: else all of it is the end below
   if (next && whole) top = load(next);
@@ -390,11 +457,13 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
   // wait for the end of the exp's chain of dependent steps (about 50
   // cycles), and while they wait they hold places in the processor's
   // scheduler that the next vectors' exps need; kLag vectors on, the exp is
-  // done (3–9% faster at 256×1000 and 1024×32000; bench/NOTES.md). The
-  // tallies keep their order, so the sums are the same. The pending slots
+  // done (3–9% faster at 256×1000 and 1024×32000; bench/NOTES.md). Two
+  // vectors since the tally's count went to an integer register and the
+  // scale into the divisor: three then left GCC short of vector registers.
+  // The tallies keep their order, so the sums are the same. The pending slots
   // start as maxima with exp 0, which a tally takes as adding 0 (sum and
   // error unchanged) and counts as no other term.
-  constexpr int kLag = 3;
+  constexpr int kLag = 2;
   Lanes lag_z[kLag], lag_x[kLag];
   for (int i = 0; i < kLag; ++i) lag_z[i] = splat<Lanes>(a), lag_x[i] = Lanes{};
   for (; j + L <= n; j += L) {
@@ -411,7 +480,8 @@ ExpSums<T> exp_sums(const T* __restrict z, const T a, T* __restrict e, std::int6
       top = v > top ? v : top;
     }
     if (unscaled) {
-      const Lanes q = scaled_quotient(load(unscaled + j), d, rcp, scale);
+      Lanes q = divide(load(unscaled + j), d, rcp);
+      if (!folded) q *= scale;
       std::memcpy(unscaled + j, &q, sizeof q);
     }
   }
@@ -573,7 +643,7 @@ template <class T>
   if (how.labels) sums.at_label = at_label;
   const T d = T(1) + sums.s, rcp = T(1) / d;
   sums.rcp = rcp;
-  return {e, d, rcp, how.scale};
+  return unscaled_row(e, d, rcp, how.scale, T(1) / how.scale);
 }
 template <class T>
 [[gnu::always_inline]] inline Unscaled<T> to_normalise(T* e, std::int64_t r, RowSums<T>& sums,
@@ -666,11 +736,16 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
       if (how) {
         if (how->labels)
           for (int l = 0; l < G; ++l) at_label[l] = col[how->labels[r0 + l] * G + l];
-        T d[G];
-        const T scale = how->scale;
-        for (int l = 0; l < G; ++l) d[l] = T(1) + s[l], rcp[l] = T(1) / d[l];
+        T d[G], by_d[G], by_rcp[G], by_scale[G];  // unscaled_row's, each row's
+        const T inverse_scale = T(1) / how->scale;
+        for (int l = 0; l < G; ++l) {
+          d[l] = T(1) + s[l], rcp[l] = T(1) / d[l];
+          const Unscaled<T> by = unscaled_row(static_cast<T*>(nullptr), d[l], rcp[l], how->scale, inverse_scale);
+          by_d[l] = by.d, by_rcp[l] = by.rcp, by_scale[l] = by.scale;
+        }
         for (std::int64_t j = 0; j < n; ++j)  // ddx:vectorized nest
-          for (int l = 0; l < G; ++l) col[j * G + l] = scaled_quotient(col[j * G + l], d[l], rcp[l], scale);
+          for (int l = 0; l < G; ++l)
+            col[j * G + l] = scaled_quotient(col[j * G + l], by_d[l], by_rcp[l], by_scale[l]);
       }
       transpose(col, G, e, n, n, G);
     }

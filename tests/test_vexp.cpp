@@ -269,13 +269,16 @@ template <class T> void expect_batch_equals_rows() {
       labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
       y[r * n + labels[r]] = T(1);
     }
-    const T total = fused::cross_entropy_class(z.data(), rows, n, labels.data(), grad.data(), T(0.5));
-    T expected_total = T(0);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      expected_total += fused::cross_entropy_class(z.data() + r * n, n, labels[r], row.data(), T(0.5));
-      for (std::int64_t j = 0; j < n; ++j) ASSERT_EQ(grad[r * n + j], row[j]) << "n " << n << " row " << r;
+    for (const T scale : {T(0.5), T(0.3)}) {  // folded into the divisor (a power of two), and not
+      const T total = fused::cross_entropy_class(z.data(), rows, n, labels.data(), grad.data(), scale);
+      T expected_total = T(0);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        expected_total += fused::cross_entropy_class(z.data() + r * n, n, labels[r], row.data(), scale);
+        for (std::int64_t j = 0; j < n; ++j)
+          ASSERT_EQ(grad[r * n + j], row[j]) << "n " << n << " row " << r << " scale " << scale;
+      }
+      EXPECT_EQ(total, expected_total) << "n " << n;
     }
-    EXPECT_EQ(total, expected_total) << "n " << n;
     EXPECT_EQ(fused::cross_entropy(z.data(), y.data(), rows, n, grad.data(), T(0.5)),
               fused::cross_entropy_class(z.data(), rows, n, labels.data(), static_cast<T*>(nullptr), T(0.5)))
         << "one-hot targets, n " << n;
@@ -332,6 +335,59 @@ TEST(FusedVectorized, MaskedClassesAreZeroOnEveryPathDouble) { expect_masked_cla
 TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesFloat) { expect_batch_equals_rows<float>(); }
 TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesDouble) { expect_batch_equals_rows<double>(); }
 TEST(FusedVectorized, ABatchGivesEachRowWhatTheRowAloneGivesAt50Digits) { expect_batch_equals_rows<Float50>(); }
+
+// A scale that is a power of two is folded into each row's divisor
+// (unscaled_row): the gradient is then exactly 2ᵏ times the gradient at
+// scale 1 wherever that product is normal, on every path (the row groups,
+// the short rows, the long rows with their scaling in the next row's loop,
+// the last row). Every other row has a max of 80, whose exps go down to
+// e⁻¹⁰⁰: below float's normal range, where the fold may round differently
+// and the check skips them.
+template <class T> void expect_power_of_two_scale_exact() {
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> logit(-20.0, 20.0);
+  for (std::int64_t n : {std::int64_t{3}, std::int64_t{10}, std::int64_t{40}, std::int64_t{100},
+                         std::int64_t{1500}}) {
+    const std::int64_t rows = 3 * fused::detail::kLanes<float> - 1;
+    std::vector<T> z(rows * n), at_one(rows * n), scaled(rows * n);
+    std::vector<std::int64_t> labels(rows);
+    for (auto& v : z) v = T(logit(rng));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      z[r * n + r % n] = T(80 * (r % 2));
+      labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
+    }
+    const T loss = fused::cross_entropy_class(z.data(), rows, n, labels.data(), at_one.data(), T(1));
+    for (int k : {-1, -7, -20, 3}) {
+      const T scale = std::ldexp(T(1), k);
+      EXPECT_EQ(fused::cross_entropy_class(z.data(), rows, n, labels.data(), scaled.data(), scale), loss);
+      int checked = 0;
+      for (std::int64_t i = 0; i < rows * n; ++i) {
+        const T expected = std::ldexp(at_one[i], k);
+        if (!std::isnormal(expected)) continue;
+        ++checked;
+        ASSERT_EQ(scaled[i], expected) << "n " << n << " element " << i << " scale 2^" << k;
+      }
+      EXPECT_GT(checked, rows * n / 2) << "n " << n;
+    }
+  }
+  // The fold itself: the divisor and its reciprocal scaled exactly, scale 1.
+  const fused::detail::Unscaled<T> folded =
+      fused::detail::unscaled_row(static_cast<T*>(nullptr), T(3), T(T(1) / T(3)), T(0.25), T(4));
+  EXPECT_TRUE(folded.folded);
+  EXPECT_EQ(folded.d, T(12));
+  EXPECT_EQ(folded.rcp, T(T(1) / T(3)) / T(4));
+  EXPECT_EQ(folded.scale, T(1));
+  const fused::detail::Unscaled<T> kept =
+      fused::detail::unscaled_row(static_cast<T*>(nullptr), T(3), T(T(1) / T(3)), T(0.3), T(T(1) / T(0.3)));
+  EXPECT_FALSE(kept.folded);
+  EXPECT_EQ(kept.d, T(3));
+  EXPECT_EQ(kept.scale, T(0.3));
+}
+
+TEST(FusedVectorized, APowerOfTwoScaleGivesTheScaledGradientExactlyFloat) { expect_power_of_two_scale_exact<float>(); }
+TEST(FusedVectorized, APowerOfTwoScaleGivesTheScaledGradientExactlyDouble) {
+  expect_power_of_two_scale_exact<double>();
+}
 
 // divide(e, d, 1/d) is the correctly rounded e / d: exactly, on random
 // quotients of the kernels' ranges (e in (0, 1], d in [1, 10^4]). It checks
