@@ -390,7 +390,7 @@ template <class T> struct Unscaled {
 
 // Whether x is a power of two (±2ᵏ) in T's normal range.
 template <class T> [[gnu::always_inline]] inline bool is_power_of_two(const T x) {
-  using Bits = vexp::detail::Lanes<T>::Bits;
+  using Bits = typename vexp::detail::Lanes<T>::Bits;
   constexpr Bits mantissa = (Bits(1) << (std::numeric_limits<T>::digits - 1)) - 1;
   return std::isnormal(x) && (std::bit_cast<Bits>(x) & mantissa) == 0;
 }
