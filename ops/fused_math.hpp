@@ -385,7 +385,8 @@ template <class T, class V, int H = kLanes<T> / 2>
 template <class T> struct Unscaled {
   T* __restrict e;
   T d, rcp, scale;
-  bool folded = false;
+  bool folded = false;  // scale is 1: kept as a flag, not compared in exp_sums' loop, where
+                        // GCC redid the comparison on the vector unit every iteration
 };
 
 // Whether x is a power of two (±2ᵏ) in T's normal range.
@@ -737,6 +738,8 @@ std::int64_t over_row_groups(const T* z, std::int64_t rows, std::int64_t n, T* e
         if (how->labels)
           for (int l = 0; l < G; ++l) at_label[l] = col[how->labels[r0 + l] * G + l];
         T d[G], by_d[G], by_rcp[G], by_scale[G];  // unscaled_row's, each row's
+        // Per group, not hoisted before the groups: hoisted, GCC 12 at x86-64
+        // stopped vectorizing the count loop above for one instantiation.
         const T inverse_scale = T(1) / how->scale;
         for (int l = 0; l < G; ++l) {
           d[l] = T(1) + s[l], rcp[l] = T(1) / d[l];
