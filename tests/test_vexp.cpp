@@ -269,7 +269,7 @@ template <class T> void expect_batch_equals_rows() {
       labels[r] = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
       y[r * n + labels[r]] = T(1);
     }
-    for (const T scale : {T(0.5), T(0.3)}) {  // folded into the divisor (a power of two), and not
+    for (const T& scale : {T(0.5), T(0.3)}) {  // folded into the divisor (a power of two), and not
       const T total = fused::cross_entropy_class(z.data(), rows, n, labels.data(), grad.data(), scale);
       T expected_total = T(0);
       for (std::int64_t r = 0; r < rows; ++r) {
