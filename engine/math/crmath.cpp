@@ -407,8 +407,8 @@ DDX_AVX512_INLINE D8 splat(double c) { return _mm512_set1_pd(c); }
 DDX_AVX512_INLINE D8 pair(D8 r, double c0, double c1) { return fma(r, splat(c1), splat(c0)); }  // c0 + c1·r
 
 // exp(x) = 2^(n>>4) · 2^(j/16) · exp(r), n = round(16·x/ln 2), j = n & 15,
-// r = x − n·ln2/16, for float x in [−104, 89] (others: the slow path).
-// - n comes from the shifter as in the kernel above: |n| ≤ 2402, and
+// r = x − n·ln2/16, for float x in [−87, 89] (others: the kernel above).
+// - n comes from the shifter as in the kernel above: |n| ≤ 2055, and
 //   |r| ≤ (ln2/16)·(1/2 + 2⁻⁴⁰) < 0.02167 = ρ.
 // - r = (x − n·hi) − n·lo with hi, lo = Ln2<double>'s parts over 16: n·hi has
 //   at most 44 significant bits and x − n·hi is exact (for n ≠ 0, |x| >
@@ -423,7 +423,8 @@ DDX_AVX512_INLINE D8 pair(D8 r, double c0, double c1) { return fma(r, splat(c1),
 // - 2^(j/16) from the table, rounded (< 2⁻⁵³), times u, rounded (< 2⁻⁵³).
 // - 2^(n>>4) enters the exponent field: the result is a normal double for
 //   every n here, so this is exact.
-// Relative error < 3.1·2⁻⁵³ < 2⁻⁵¹·³; the test allows m = 2⁻⁴⁸.
+// Relative error < 3.1·2⁻⁵³ < 2⁻⁵¹·³; the test allows m = 2⁻⁴⁸, 32 units in the last
+// place of y (round_checked8).
 struct ExpTable16 {
   Table16 pow2;  // 2^(j/16)
 };
@@ -460,7 +461,8 @@ DDX_AVX512_INLINE D8 exp8(D8 x, const Registers16& pow2) {
 //   table value is at most 2.61·|y| (j = 8) and log1p(r) at most 3.61·|y|:
 //   < 7.6·2⁻⁵³·|y| in all. With k ≠ 0, |y| ≥ 0.3465·|k| and the table value
 //   and log1p(r) are below |y| and 0.113·|y|: < 4.7·2⁻⁵³·|y|.
-// Relative error < 7.6·2⁻⁵³ < 2⁻⁵⁰; the test allows m = 2⁻⁴⁷.
+// Relative error < 7.6·2⁻⁵³ < 2⁻⁵⁰; the test allows m = 2⁻⁴⁷, 64 units in the last
+// place of y.
 struct LogTable16 {
   Table16 invc, log_inv;  // invc, and log(1/invc)
 };
@@ -480,41 +482,54 @@ DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_
   return fma(kd, splat(std::numbers::ln2), lookup(log_inv, j)) + fma(r2, q, r);
 }
 
-// The rounding test of round_checked, 8 lanes: the values rounded to float,
-// and a bit set in the result for each lane whose test failed.
-DDX_AVX512_INLINE unsigned round_checked8(D8 y, double m, __mmask8 valid, float* out) {
-  const D8 margin = _mm512_abs_pd(y) * m;
-  const __m256 lo = _mm512_cvtpd_ps(y - margin), hi = _mm512_cvtpd_ps(y + margin);
-  _mm256_storeu_ps(out, lo);
-  return ~_mm256_mask_cmp_ps_mask(valid, lo, hi, _CMP_EQ_OQ) & 0xffu;
+// The rounding test, 8 lanes, on y's bits: y rounds to float by dropping
+// the low 29 bits of its significand, so the true value (within `ulps` units
+// in the last place of y: ulps ≥ m·2⁵³, m the relative bound the test allows)
+// rounds to the same float as y unless those 29 bits lie within `ulps` of a
+// half, 2²⁸: a float's midpoint in y's binade, where the neighbouring
+// binades' midpoints are 2²⁷ units away or more. This holds where the float
+// is normal (or ±inf, exp's overflow: beyond the largest float's midpoint);
+// the callers send subnormal results to the kernels above. Returns y rounded
+// to float in `out`, and a bit set for each lane whose test failed or that
+// is not `valid`. Three integer operations where rounding y ± y·m and
+// comparing took six on the vector unit: 10–12% of each kernel.
+DDX_AVX512_INLINE unsigned round_checked8(D8 y, std::int64_t ulps, __mmask8 valid, float* out) {
+  _mm256_storeu_ps(out, _mm512_cvtpd_ps(y));
+  constexpr std::int64_t half = std::int64_t{1} << 28, dropped = 2 * half - 1;
+  const I8 from_midpoint = (std::bit_cast<I8>(y) & dropped) - (half - ulps);  // near: in [0, 2·ulps]
+  const __mmask8 near =
+      _mm512_cmp_epu64_mask(std::bit_cast<__m512i>(from_midpoint), _mm512_set1_epi64(2 * ulps), _MM_CMPINT_LE);
+  return (~valid | near) & 0xffu;
 }
 
-// values[i] = the kernel's value at x[i], i < n (a multiple of 8); whether
-// any test failed. Out-of-range lanes compute on a value inside the range
-// (1 for log, 0 for exp) and fail.
-DDX_AVX512_FUNCTION Flag<float> exp_pass(const ExpTable16& table, const float* x, std::int64_t n, float* values) {
+// values[i] = the kernel's value at x[i], i < n (a multiple of 8, at most
+// 64), and a bit set in the result for each i whose test failed.
+// Out-of-range lanes compute on a value inside the range (1 for log, 0 for
+// exp) and fail. exp's range stops at −87, where its float result is still
+// normal (exp(−87) > 2⁻¹²⁶): below, the kernel above rounds it.
+DDX_AVX512_FUNCTION std::uint64_t exp_pass(const ExpTable16& table, const float* x, std::int64_t n, float* values) {
   const Registers16 pow2 = registers(table.pow2);
-  unsigned failed = 0;
+  std::uint64_t failed = 0;
   for (std::int64_t i = 0; i < n; i += 8) {
     const D8 xd = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-    const __mmask8 in_range = _mm512_cmp_pd_mask(xd, splat(-104.0), _CMP_GE_OQ) &
+    const __mmask8 in_range = _mm512_cmp_pd_mask(xd, splat(-87.0), _CMP_GE_OQ) &
                               _mm512_cmp_pd_mask(xd, splat(89.0), _CMP_LE_OQ);
     const D8 y = exp8(_mm512_maskz_mov_pd(in_range, xd), pow2);
-    failed |= round_checked8(y, 0x1p-48, in_range, values + i);
+    failed |= std::uint64_t{round_checked8(y, 32, in_range, values + i)} << i;  // m = 2⁻⁴⁸
   }
-  return failed != 0;
+  return failed;
 }
-DDX_AVX512_FUNCTION Flag<float> log_pass(const LogTable16& table, const float* x, std::int64_t n, float* values) {
+DDX_AVX512_FUNCTION std::uint64_t log_pass(const LogTable16& table, const float* x, std::int64_t n, float* values) {
   const Registers16 invc = registers(table.invc), log_inv = registers(table.log_inv);
-  unsigned failed = 0;
+  std::uint64_t failed = 0;
   for (std::int64_t i = 0; i < n; i += 8) {
     const D8 xd = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
     const __mmask8 in_range = _mm512_cmp_pd_mask(xd, splat(0.0), _CMP_GT_OQ) &
                               _mm512_cmp_pd_mask(xd, splat(std::numeric_limits<float>::max()), _CMP_LE_OQ);
     const D8 y = log8(_mm512_mask_mov_pd(splat(1.0), in_range, xd), invc, log_inv);
-    failed |= round_checked8(y, 0x1p-47, in_range, values + i);
+    failed |= std::uint64_t{round_checked8(y, 64, in_range, values + i)} << i;  // m = 2⁻⁴⁷
   }
-  return failed != 0;
+  return failed;
 }
 
 // The tables, at 50 digits.
@@ -568,13 +583,13 @@ struct LogFloat {
 // again with the kernel above, then the slow path.
 struct ExpFloatAvx512 : ExpFloat {
   const avx512::ExpTable16& table;
-  [[gnu::always_inline]] Flag<float> pass(const float* x, std::int64_t n, float* values) const {
+  [[gnu::always_inline]] std::uint64_t pass(const float* x, std::int64_t n, float* values) const {
     return avx512::exp_pass(table, x, n, values);
   }
 };
 struct LogFloatAvx512 : LogFloat {
   const avx512::LogTable16& table;
-  [[gnu::always_inline]] Flag<float> pass(const float* x, std::int64_t n, float* values) const {
+  [[gnu::always_inline]] std::uint64_t pass(const float* x, std::int64_t n, float* values) const {
     return avx512::log_pass(table, x, n, values);
   }
 };
@@ -587,10 +602,12 @@ template <class T, class Fast, class Slow> [[gnu::always_inline]] inline T check
   return failed ? slow(x) : y;
 }
 
-// values[i] = fast(x[i]) for i < n (a multiple of 16); whether any test failed.
-// A fast path with a vector form of its own (`pass`) runs that instead.
+// values[i] = fast(x[i]) for i < n (a multiple of 16, at most 64), and the
+// elements to compute again, bit i for element i: here all of them if any
+// test failed. A fast path with a vector form of its own (`pass`) runs that
+// instead, and says which tests failed.
 template <class T, class Fast>
-[[gnu::always_inline]] inline Flag<T> fast_pass(const T* x, std::int64_t n, T* values, Fast fast) {
+[[gnu::always_inline]] inline std::uint64_t fast_pass(const T* x, std::int64_t n, T* values, Fast fast) {
   if constexpr (requires { fast.pass(x, n, values); }) return fast.pass(x, n, values);
   Flag<T> any = 0;
   for (std::int64_t i = 0; i < n; ++i) {  // ddx:vectorized
@@ -598,12 +615,12 @@ template <class T, class Fast>
     values[i] = fast(x[i], failed);
     any |= failed;
   }
-  return any;
+  return any ? ~std::uint64_t{0} : 0;
 }
 
 // The fast path over 64 elements at a time, then, only in a chunk where some
-// element failed its test, each element again: its fast value if that passed,
-// the slow path's otherwise. The results of a chunk go to a local array
+// element failed its test, each element fast_pass names again (`checked`):
+// its fast value if that passed, the slow path's otherwise. The results of a chunk go to a local array
 // first: out may be x itself, and the vectorizer can see that the stores do
 // not touch the tables the fast path reads. The fast path must be inlined
 // into the loop for it to vectorize: the array functions below are flattened
@@ -626,17 +643,19 @@ template <class T, class Fast, class Slow>
   for (std::int64_t base = 0; base < n; base += kChunk) {
     const std::int64_t m = std::min(kChunk, n - base);
     const T* chunk = x + base;
-    Flag<T> any;
+    std::uint64_t redo;
     if (m == kChunk) {
-      any = fast_pass(chunk, kChunk, values, fast);
+      redo = fast_pass(chunk, kChunk, values, fast);
     } else {
       const std::int64_t padded = (m + 15) & ~std::int64_t{15};
       pad_in(chunk, m, padded, args);
       chunk = args;
-      any = fast_pass(chunk, padded, values, fast);
+      redo = fast_pass(chunk, padded, values, fast) & ((std::uint64_t{1} << m) - 1);
     }
-    if (any)
-      for (std::int64_t i = 0; i < m; ++i) values[i] = checked(chunk[i], fast, slow);
+    for (; redo != 0; redo &= redo - 1) {
+      const int i = std::countr_zero(redo);
+      values[i] = checked(chunk[i], fast, slow);
+    }
     copy_out(values, m, out + base);
   }
 }
