@@ -377,18 +377,17 @@ struct LogSplit {
 // of a polynomial of degree 12). With AVX-512 a table of 16 doubles fits in
 // two vector registers and one permute (vpermt2pd) reads it for 8 lanes at
 // once, where a gather from memory costs several times more. These kernels
-// use that: 8 floats at a time, in double, with the same rounding test. Over
-// arrays in the composed graph at 256×1000, the exp took 0.94 ns per element
-// here and 1.39 above, the log 1.28 and 1.99 (vector_clones.hpp says where
-// they are built). Checked against the kernels above on every float
-// (tests/crmath_exhaustive.cpp): both are correctly rounded wherever their
-// tests pass.
+// use that: 8 floats at a time, in double, with a rounding test on the
+// bits (round_checked8). Over arrays of 4096 floats (the evaluator's block),
+// on a Zen 5 machine, the exp takes 0.93 ns per element where the kernel
+// above took 1.19, the log 1.15 where it took 1.63 (vector_clones.hpp says
+// where they are built). Every float's result is checked against the truth
+// by tests/crmath_exhaustive.cpp.
 #if DDX_AVX512_VERSION
 namespace avx512 {
 
 using D8 [[gnu::vector_size(64)]] = double;
 using I8 [[gnu::vector_size(64)]] = std::int64_t;
-using F8 [[gnu::vector_size(32)]] = float;
 
 // 16 doubles, as the two registers a permute reads.
 struct Table16 {
@@ -620,11 +619,11 @@ template <class T, class Fast>
 
 // The fast path over 64 elements at a time, then, only in a chunk where some
 // element failed its test, each element fast_pass names again (`checked`):
-// its fast value if that passed, the slow path's otherwise. The results of a chunk go to a local array
-// first: out may be x itself, and the vectorizer can see that the stores do
-// not touch the tables the fast path reads. The fast path must be inlined
-// into the loop for it to vectorize: the array functions below are flattened
-// (the slow path is noinline).
+// its fast value if that passed, the slow path's otherwise. The results of a
+// chunk go to a local array first: out may be x itself, and the vectorizer
+// can see that the stores do not touch the tables the fast path reads. The
+// fast path must be inlined into the loop for it to vectorize: the array
+// functions below are flattened (the slow path is noinline).
 // - A whole chunk is read where it is, in a loop of a fixed 64 elements
 //   (13% faster than a loop of a variable count over a copy, at float).
 // - A short last chunk is copied and padded with ones (in the fast path's
