@@ -396,10 +396,17 @@ struct Table16 {
 struct Registers16 {
   __m512d low, high;
 };
+// v's bits as a vector of type To of the same size (a GCC vector cast:
+// std::bit_cast of a 512-bit vector, left out of line in a build without
+// AVX-512 such as the sanitizers', warns of an ABI change).
+template <class To, class From> DDX_AVX512_INLINE To as(From v) {
+  static_assert(sizeof(To) == sizeof(From));
+  return (To)v;
+}
 DDX_AVX512_INLINE Registers16 registers(const Table16& t) { return {_mm512_load_pd(t.v), _mm512_load_pd(t.v + 8)}; }
 // t[j] in each lane, j in [0, 16).
 DDX_AVX512_INLINE D8 lookup(const Registers16& t, I8 j) {
-  return _mm512_permutex2var_pd(t.low, std::bit_cast<__m512i>(j), t.high);
+  return _mm512_permutex2var_pd(t.low, as<__m512i>(j), t.high);
 }
 DDX_AVX512_INLINE D8 fma(D8 a, D8 b, D8 c) { return _mm512_fmadd_pd(a, b, c); }
 DDX_AVX512_INLINE D8 splat(double c) { return _mm512_set1_pd(c); }
@@ -432,14 +439,14 @@ DDX_AVX512_INLINE D8 exp8(D8 x, const Registers16& pow2) {
   constexpr double hi = vexp::detail::Ln2<double>::hi / 16, lo = vexp::detail::Ln2<double>::lo / 16;
   const D8 t = fma(x, splat(16 * std::numbers::log2e), splat(shifter));
   const D8 nd = t - shifter;
-  const I8 n = std::bit_cast<I8>(t) - std::bit_cast<std::int64_t>(shifter);
+  const I8 n = as<I8>(t) - std::bit_cast<std::int64_t>(shifter);
   const D8 r = fma(-nd, splat(lo), fma(-nd, splat(hi), x));
   const D8 r2 = r * r, r4 = r2 * r2;
   const D8 p = fma(r4, fma(r, splat(1.0 / 5040), splat(1.0 / 720)),
                    fma(r2, fma(r, splat(1.0 / 120), splat(1.0 / 24)), fma(r, splat(1.0 / 6), splat(0.5))));
   const D8 u = 1.0 + fma(p, r2, r);
   const D8 y = lookup(pow2, n & 15) * u;
-  return std::bit_cast<D8>(std::bit_cast<I8>(y) + ((n >> 4) << 52));
+  return as<D8>(as<I8>(y) + ((n >> 4) << 52));
 }
 
 // log(x) for float x > 0 (subnormals included: as doubles they are normal):
@@ -467,10 +474,10 @@ struct LogTable16 {
 };
 DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_inv) {
   using U8 [[gnu::vector_size(64)]] = std::uint64_t;
-  const U8 b = std::bit_cast<U8>(x) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
-  const D8 kd = std::bit_cast<D8>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
-  const I8 j = std::bit_cast<I8>((b >> 48) & 15);
-  const D8 z = std::bit_cast<D8>((b & 0x000fffffffffffffull) + kLogOffset);
+  const U8 b = as<U8>(x) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
+  const D8 kd = as<D8>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
+  const I8 j = as<I8>((b >> 48) & 15);
+  const D8 z = as<D8>((b & 0x000fffffffffffffull) + kLogOffset);
   const D8 r = fma(z, lookup(invc, j), splat(-1.0));  // exact
   const D8 r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
   // Q = Σ c_i·r^i, c_i = (−1)^(i+1)/(i+2), i = 0 … 10.
@@ -495,9 +502,9 @@ DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_
 DDX_AVX512_INLINE unsigned round_checked8(D8 y, std::int64_t ulps, __mmask8 valid, float* out) {
   _mm256_storeu_ps(out, _mm512_cvtpd_ps(y));
   constexpr std::int64_t half = std::int64_t{1} << 28, dropped = 2 * half - 1;
-  const I8 from_midpoint = (std::bit_cast<I8>(y) & dropped) - (half - ulps);  // near: in [0, 2·ulps]
+  const I8 from_midpoint = (as<I8>(y) & dropped) - (half - ulps);  // near: in [0, 2·ulps]
   const __mmask8 near =
-      _mm512_cmp_epu64_mask(std::bit_cast<__m512i>(from_midpoint), _mm512_set1_epi64(2 * ulps), _MM_CMPINT_LE);
+      _mm512_cmp_epu64_mask(as<__m512i>(from_midpoint), _mm512_set1_epi64(2 * ulps), _MM_CMPINT_LE);
   return (~valid | near) & 0xffu;
 }
 
