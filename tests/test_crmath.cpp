@@ -222,32 +222,40 @@ TEST(CorrectlyRounded, ArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
   check_hard_cases<double>([](double x) { return cr::log(x); }, log_args.size(), log_arg, true_log<double>, 3, "log");
 }
 
+// How many floats lie in [a, b) (a and b of the same sign, |a| < |b|), and
+// the i-th of them from a on.
+std::size_t floats_between(float a, float b) {
+  return std::bit_cast<std::uint32_t>(b) - std::bit_cast<std::uint32_t>(a);
+}
+float float_from(float a, std::size_t i) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(std::bit_cast<std::uint32_t>(a) + i));
+}
+// Every float in ±[1, 64), the positive ones first: 2²⁶·⁶ arguments for exp.
+const std::size_t kFloatsIn1To64 = floats_between(1.0f, 64.0f);
+float signed_float_in_1_to_64(std::size_t i) {
+  const float x = float_from(1.0f, i % kFloatsIn1To64);
+  return i < kFloatsIn1To64 ? x : -x;
+}
+
 TEST(CorrectlyRounded, FloatArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
   // Every float in ±[1, 64) for exp and every 8th float in [2⁻³⁰, 2³⁰) for
   // log: 2²⁶·⁶ and 2²⁵·⁹ arguments. The tests' intervals (2⁻⁴⁷ and 2⁻⁴⁶ wide,
   // relative) against float's spacing (2⁻²⁴ to 2⁻²³ relative) let about one
   // argument in 2²³ (exp) and 2²² (log) fail: about a dozen hard cases each.
-  const std::uint32_t one = std::bit_cast<std::uint32_t>(1.0f), sixty_four = std::bit_cast<std::uint32_t>(64.0f);
-  const std::size_t per_sign = sixty_four - one;
-  const auto exp_arg = [&](std::size_t i) {
-    const float x = std::bit_cast<float>(static_cast<std::uint32_t>(one + i % per_sign));
-    return i < per_sign ? x : -x;
-  };
   const std::uint32_t low = std::bit_cast<std::uint32_t>(0x1p-30f), high = std::bit_cast<std::uint32_t>(0x1p30f);
   const auto log_arg = [&](std::size_t i) { return std::bit_cast<float>(static_cast<std::uint32_t>(low + 8 * i)); };
-  check_hard_cases<float>([](float x) { return cr::exp(x); }, 2 * per_sign, exp_arg, true_exp<float>, 3, "exp");
+  check_hard_cases<float>(Exp::one<float>, 2 * kFloatsIn1To64, signed_float_in_1_to_64, true_exp<float>, 3, "exp");
   check_hard_cases<float>([](float x) { return cr::log(x); }, (high - low) / 8, log_arg, true_log<float>, 3, "log");
 }
 
 // The float array forms run a kernel of their own on AVX-512 machines
-// (crmath.cpp): on the arguments above, and on every float whose exp is
+// (crmath.cpp): on exp's arguments above, and on every float whose exp is
 // subnormal, or near float's overflow, and every 64th positive float for
 // log (subnormals included), they give exactly what one element gives (its
 // correct rounding is checked above), and their rounding test sends at most
 // 2⁻¹² of them on (exp's subnormal results, which the array kernel hands
 // to the scalar one, do not reach the 50-digit path either).
-template <class Array, class One, class Candidate>
-void check_array_against_one(Array array, One one, std::size_t count, Candidate candidate, const char* what) {
+template <class F, class Candidate> void check_array_against_one(std::size_t count, Candidate candidate) {
   constexpr std::size_t kBatch = 1 << 20;
   std::vector<float> xs, ys;
   std::uint64_t slow = 0;
@@ -257,49 +265,32 @@ void check_array_against_one(Array array, One one, std::size_t count, Candidate 
     for (std::size_t i = base; i < std::min(count, base + kBatch); ++i) xs.push_back(candidate(i));
     ys.resize(xs.size());
     const std::uint64_t before = cr::slow_path_count();
-    array(xs.data(), ys.data(), static_cast<std::int64_t>(xs.size()));
+    F::array(xs.data(), ys.data(), static_cast<std::int64_t>(xs.size()));
     slow += cr::slow_path_count() - before;
     for (std::size_t i = 0; i < xs.size() && wrong < 5; ++i)
-      if (!same(ys[i], one(xs[i]))) {
+      if (!same(ys[i], F::one(xs[i]))) {
         ++wrong;
-        ADD_FAILURE() << what << " over an array at " << std::hexfloat << xs[i] << ": " << ys[i] << ", one element "
-                      << one(xs[i]);
+        ADD_FAILURE() << F::name << " over an array at " << std::hexfloat << xs[i] << ": " << ys[i]
+                      << ", one element " << F::one(xs[i]);
       }
   }
-  EXPECT_LE(slow, count >> 12) << what << ": the array kernel's test fails too often";
+  EXPECT_LE(slow, count >> 12) << F::name << ": the array kernel's test fails too often";
 }
 
 TEST(CorrectlyRounded, FloatArraysGiveWhatOneElementGives) {
-  const auto exp_array = [](const float* x, float* out, std::int64_t n) { cr::exp(x, out, n); };
-  const auto log_array = [](const float* x, float* out, std::int64_t n) { cr::log(x, out, n); };
-  const auto exp_one = [](float x) { return cr::exp(x); };
-  const auto log_one = [](float x) { return cr::log(x); };
-  const auto floats_from = [](float from) {
-    return [first = std::bit_cast<std::uint32_t>(from)](std::size_t i) {
-      return std::bit_cast<float>(static_cast<std::uint32_t>(first + i));
-    };
-  };
-  const auto floats_between = [](float a, float b) {  // same sign, |a| < |b|
-    return static_cast<std::size_t>(std::bit_cast<std::uint32_t>(b) - std::bit_cast<std::uint32_t>(a));
-  };
+  const auto from = [](float a) { return [a](std::size_t i) { return float_from(a, i); }; };
   // Every float in ±[1, 64), then exp's edges within its fast paths' range
   // (beyond, the 50-digit path by design): [−104, −86) (subnormal results
   // below −87.34) and [88, 89) (overflow above 88.72).
-  const std::uint32_t one = std::bit_cast<std::uint32_t>(1.0f);
-  const std::size_t per_sign = floats_between(1.0f, 64.0f);
-  check_array_against_one(exp_array, exp_one, 2 * per_sign, [&](std::size_t i) {
-    const float x = std::bit_cast<float>(static_cast<std::uint32_t>(one + i % per_sign));
-    return i < per_sign ? x : -x;
-  }, "exp");
-  check_array_against_one(exp_array, exp_one, floats_between(-86.0f, -104.0f), floats_from(-86.0f), "exp");
-  check_array_against_one(exp_array, exp_one, floats_between(88.0f, 89.0f), floats_from(88.0f), "exp");
+  check_array_against_one<Exp>(2 * kFloatsIn1To64, signed_float_in_1_to_64);
+  check_array_against_one<Exp>(floats_between(-86.0f, -104.0f), from(-86.0f));
+  check_array_against_one<Exp>(floats_between(88.0f, 89.0f), from(88.0f));
   // log: every 64th positive float from the smallest subnormal up, and
   // every float in [0.5, 2).
-  const std::size_t positive = std::bit_cast<std::uint32_t>(std::numeric_limits<float>::max());
-  check_array_against_one(log_array, log_one, positive / 64, [](std::size_t i) {
-    return std::bit_cast<float>(static_cast<std::uint32_t>(1 + 64 * i));
-  }, "log");
-  check_array_against_one(log_array, log_one, floats_between(0.5f, 2.0f), floats_from(0.5f), "log");
+  const float smallest = std::numeric_limits<float>::denorm_min();
+  check_array_against_one<Log>(floats_between(smallest, std::numeric_limits<float>::max()) / 64,
+                               [&](std::size_t i) { return float_from(smallest, 64 * i); });
+  check_array_against_one<Log>(floats_between(0.5f, 2.0f), from(0.5f));
 }
 
 // The floats whose exp (within 8 units in the last place of a double) or
@@ -313,16 +304,14 @@ TEST(CorrectlyRounded, FloatArraysRoundTheHardestArgumentsRightly) {
       -0x1p-25f, -0x1.c1c4b8p-10f, -0x1.e1dbe2p-8f, -0x1.d2259ap+3f, 0x1.fffffep-25f, 0x1p-24f,
       0x1.7ffffep-23f, 0x1.bffffap-22f, 0x1.dffff2p-21f, 0x1.efffe2p-20f, 0x1.f7ffc2p-19f, 0x1.fbff82p-18f,
       0x1.fdff02p-17f, 0x1.747de2p-15f, 0x1.cd3982p-14f, 0x1.8d7cb6p-12f, 0x1.cb763ap-12f, 0x1.344e9cp-5f,
-      0x1.036492p+1f, 0x1.62b666p+1f, 0x1.112856p+6f,};
+      0x1.036492p+1f, 0x1.62b666p+1f, 0x1.112856p+6f};
   const std::vector<float> log_args = {
       0x1.917748p-100f, 0x1.390ffp-93f, 0x1.088d96p-74f, 0x1.22d57p-65f, 0x1.c7f44cp-46f, 0x1.cc24d6p-44f,
       0x1.fa45fp-44f, 0x1.98496ep-39f, 0x1.925308p-35f, 0x1.b97c7p-14f, 0x1.f0ddep-8f, 0x1.827a74p-7f,
       0x1.2f1fd6p+3f, 0x1.9ab656p+13f, 0x1.cb534cp+13f, 0x1.bacb4ap+25f, 0x1.c09d7cp+27f, 0x1.0be824p+30f,
-      0x1.d1309cp+62f, 0x1.b121a6p+76f, 0x1.5190cp+78f, 0x1.577ac6p+78f, 0x1.6351d8p+95f, 0x1.cfd86ep+116f,};
-  expect_correctly_rounded(exp_args, [](float x) { return cr::exp(x); },
-                           [](const float* x, float* out, std::int64_t n) { cr::exp(x, out, n); }, true_exp<float>, "exp");
-  expect_correctly_rounded(log_args, [](float x) { return cr::log(x); },
-                           [](const float* x, float* out, std::int64_t n) { cr::log(x, out, n); }, true_log<float>, "log");
+      0x1.d1309cp+62f, 0x1.b121a6p+76f, 0x1.5190cp+78f, 0x1.577ac6p+78f, 0x1.6351d8p+95f, 0x1.cfd86ep+116f};
+  check<Exp>(exp_args, true_exp<float>);
+  check<Log>(log_args, true_log<float>);
 }
 
 }  // namespace

@@ -208,14 +208,24 @@ struct LogTable {
 
 constexpr std::uint64_t kLogOffset = 0x3fe6a00000000000;  // 0x1.6ap−1
 
+// Subinterval j of [c0, 2·c0) when the `bits` bits after c0's pick it (8
+// here, 4 for the AVX-512 float log): its ends, and 1/(its middle).
+struct Subinterval {
+  double lo, hi;
+  Float50 inverse_middle() const { return 2 / (Float50(lo) + Float50(hi)); }
+};
+Subinterval subinterval(std::uint64_t j, int bits) {
+  const int shift = 52 - bits;
+  return {std::bit_cast<double>(kLogOffset + (j << shift)), std::bit_cast<double>(kLogOffset + ((j + 1) << shift))};
+}
+
 [[gnu::noinline]] const LogTable& log_table() {
   static const LogTable table = [] {
     LogTable t{};
     for (std::uint64_t j = 0; j < 256; ++j) {
-      const double lo = std::bit_cast<double>(kLogOffset + (j << 44));
-      const double hi = std::bit_cast<double>(kLogOffset + ((j + 1) << 44));
-      const bool meets_one = lo == 1.0 || hi == 1.0;
-      t.invc[j] = meets_one ? 1.0 : static_cast<double>(2 / (Float50(lo) + Float50(hi)));
+      const Subinterval z = subinterval(j, 8);
+      const bool meets_one = z.lo == 1.0 || z.hi == 1.0;
+      t.invc[j] = meets_one ? 1.0 : static_cast<double>(z.inverse_middle());
       const Float50 v = -boost::multiprecision::log(Float50(t.invc[j]));
       t.hi[j] = static_cast<double>(v);
       t.lo[j] = static_cast<double>(v - t.hi[j]);
@@ -396,9 +406,15 @@ struct Table16 {
 struct Registers16 {
   __m512d low, high;
 };
-// v's bits as a vector of type To of the same size (a GCC vector cast:
-// std::bit_cast of a 512-bit vector, left out of line in a build without
-// AVX-512 such as the sanitizers', warns of an ABI change).
+// The vector helpers below stand beside std::bit_cast and vexp.hpp's splat
+// and mul_add on purpose: those are compiled without AVX-512 in the portable
+// build, where a 512-bit vector left out of line (as the sanitizers' build
+// leaves std::bit_cast) changes the ABI, which GCC warns of, and where
+// mul_add does not fuse (__FMA__ is the command line's, not the target
+// attribute's). log8's first lines are log_split's, on 8 lanes, for the same
+// reason.
+//
+// v's bits as a vector of type To of the same size (a GCC vector cast).
 template <class To, class From> DDX_AVX512_INLINE To as(From v) {
   static_assert(sizeof(To) == sizeof(From));
   return (To)v;
@@ -429,21 +445,22 @@ DDX_AVX512_INLINE D8 pair(D8 r, double c0, double c1) { return fma(r, splat(c1),
 // - 2^(j/16) from the table, rounded (< 2⁻⁵³), times u, rounded (< 2⁻⁵³).
 // - 2^(n>>4) enters the exponent field: the result is a normal double for
 //   every n here, so this is exact.
-// Relative error < 3.1·2⁻⁵³ < 2⁻⁵¹·³; the test allows m = 2⁻⁴⁸, 32 units in the last
-// place of y (round_checked8).
+// Relative error < 3.1·2⁻⁵³ < 2⁻⁵¹·³; the test allows m = 2⁻⁴⁸ (round_checked8).
 struct ExpTable16 {
   Table16 pow2;  // 2^(j/16)
 };
 DDX_AVX512_INLINE D8 exp8(D8 x, const Registers16& pow2) {
-  constexpr double shifter = 0x1.8p52;
+  using vexp::detail::inv_factorial;
+  constexpr double shifter = vexp::detail::ExpConstants<double>::shifter;
   constexpr double hi = vexp::detail::Ln2<double>::hi / 16, lo = vexp::detail::Ln2<double>::lo / 16;
   const D8 t = fma(x, splat(16 * std::numbers::log2e), splat(shifter));
   const D8 nd = t - shifter;
   const I8 n = as<I8>(t) - std::bit_cast<std::int64_t>(shifter);
   const D8 r = fma(-nd, splat(lo), fma(-nd, splat(hi), x));
   const D8 r2 = r * r, r4 = r2 * r2;
-  const D8 p = fma(r4, fma(r, splat(1.0 / 5040), splat(1.0 / 720)),
-                   fma(r2, fma(r, splat(1.0 / 120), splat(1.0 / 24)), fma(r, splat(1.0 / 6), splat(0.5))));
+  const D8 p = fma(r4, pair(r, inv_factorial<double>(6), inv_factorial<double>(7)),
+                   fma(r2, pair(r, inv_factorial<double>(4), inv_factorial<double>(5)),
+                       pair(r, inv_factorial<double>(2), inv_factorial<double>(3))));
   const D8 u = 1.0 + fma(p, r2, r);
   const D8 y = lookup(pow2, n & 15) * u;
   return as<D8>(as<I8>(y) + ((n >> 4) << 52));
@@ -467,8 +484,7 @@ DDX_AVX512_INLINE D8 exp8(D8 x, const Registers16& pow2) {
 //   table value is at most 2.61·|y| (j = 8) and log1p(r) at most 3.61·|y|:
 //   < 7.6·2⁻⁵³·|y| in all. With k ≠ 0, |y| ≥ 0.3465·|k| and the table value
 //   and log1p(r) are below |y| and 0.113·|y|: < 4.7·2⁻⁵³·|y|.
-// Relative error < 7.6·2⁻⁵³ < 2⁻⁵⁰; the test allows m = 2⁻⁴⁷, 64 units in the last
-// place of y.
+// Relative error < 7.6·2⁻⁵³ < 2⁻⁵⁰; the test allows m = 2⁻⁴⁷.
 struct LogTable16 {
   Table16 invc, log_inv;  // invc, and log(1/invc)
 };
@@ -489,9 +505,9 @@ DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_
 }
 
 // The rounding test, 8 lanes, on y's bits: y rounds to float by dropping
-// the low 29 bits of its significand, so the true value (within `ulps` units
-// in the last place of y: ulps ≥ m·2⁵³, m the relative bound the test allows)
-// rounds to the same float as y unless those 29 bits lie within `ulps` of a
+// the low 29 bits of its significand, so the true value (within m·|y|, m the
+// relative bound the test allows, so within ulps = m·2⁵³ units in the last
+// place of y, as |y| < 2⁵³ such units) rounds to the same float as y unless those 29 bits lie within `ulps` of a
 // half, 2²⁸: a float's midpoint in y's binade, where the neighbouring
 // binades' midpoints are 2²⁷ units away or more. This holds where the float
 // is normal (or ±inf, exp's overflow: beyond the largest float's midpoint);
@@ -499,8 +515,9 @@ DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_
 // to float in `out`, and a bit set for each lane whose test failed or that
 // is not `valid`. Three integer operations where rounding y ± y·m and
 // comparing took six on the vector unit: 10–12% of each kernel.
-DDX_AVX512_INLINE unsigned round_checked8(D8 y, std::int64_t ulps, __mmask8 valid, float* out) {
+DDX_AVX512_INLINE unsigned round_checked8(D8 y, double m, __mmask8 valid, float* out) {
   _mm256_storeu_ps(out, _mm512_cvtpd_ps(y));
+  const auto ulps = static_cast<std::int64_t>(m * 0x1p53);
   constexpr std::int64_t half = std::int64_t{1} << 28, dropped = 2 * half - 1;
   const I8 from_midpoint = (as<I8>(y) & dropped) - (half - ulps);  // near: in [0, 2·ulps]
   const __mmask8 near =
@@ -508,32 +525,46 @@ DDX_AVX512_INLINE unsigned round_checked8(D8 y, std::int64_t ulps, __mmask8 vali
   return (~valid | near) & 0xffu;
 }
 
+// Each kernel for `pass`: its table in registers, which lanes its range takes
+// (the others compute on a value inside it, 0 for exp and 1 for log, and
+// fail), its values, and its test's m. exp's range stops at −87, where its
+// float result is still normal (exp(−87) > 2⁻¹²⁶): below, the kernel above
+// rounds it.
+struct Exp {
+  using Table = ExpTable16;
+  static constexpr double m = 0x1p-48;
+  Registers16 pow2;
+  DDX_AVX512_INLINE explicit Exp(const Table& t) : pow2(registers(t.pow2)) {}
+  DDX_AVX512_INLINE __mmask8 in_range(D8 x) const {
+    return _mm512_cmp_pd_mask(x, splat(-87.0), _CMP_GE_OQ) & _mm512_cmp_pd_mask(x, splat(89.0), _CMP_LE_OQ);
+  }
+  DDX_AVX512_INLINE D8 operator()(D8 x, __mmask8 in_range) const { return exp8(_mm512_maskz_mov_pd(in_range, x), pow2); }
+};
+struct Log {
+  using Table = LogTable16;
+  static constexpr double m = 0x1p-47;
+  Registers16 invc, log_inv;
+  DDX_AVX512_INLINE explicit Log(const Table& t) : invc(registers(t.invc)), log_inv(registers(t.log_inv)) {}
+  DDX_AVX512_INLINE __mmask8 in_range(D8 x) const {
+    return _mm512_cmp_pd_mask(x, splat(0.0), _CMP_GT_OQ) &
+           _mm512_cmp_pd_mask(x, splat(std::numeric_limits<float>::max()), _CMP_LE_OQ);
+  }
+  DDX_AVX512_INLINE D8 operator()(D8 x, __mmask8 in_range) const {
+    return log8(_mm512_mask_mov_pd(splat(1.0), in_range, x), invc, log_inv);
+  }
+};
+
 // values[i] = the kernel's value at x[i], i < n (a multiple of 8, at most
 // 64), and a bit set in the result for each i whose test failed.
-// Out-of-range lanes compute on a value inside the range (1 for log, 0 for
-// exp) and fail. exp's range stops at −87, where its float result is still
-// normal (exp(−87) > 2⁻¹²⁶): below, the kernel above rounds it.
-DDX_AVX512_FUNCTION std::uint64_t exp_pass(const ExpTable16& table, const float* x, std::int64_t n, float* values) {
-  const Registers16 pow2 = registers(table.pow2);
+template <class Kernel>
+DDX_AVX512_FUNCTION std::uint64_t pass(const typename Kernel::Table& table, const float* x, std::int64_t n,
+                                       float* values) {
+  const Kernel kernel(table);
   std::uint64_t failed = 0;
   for (std::int64_t i = 0; i < n; i += 8) {
     const D8 xd = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-    const __mmask8 in_range = _mm512_cmp_pd_mask(xd, splat(-87.0), _CMP_GE_OQ) &
-                              _mm512_cmp_pd_mask(xd, splat(89.0), _CMP_LE_OQ);
-    const D8 y = exp8(_mm512_maskz_mov_pd(in_range, xd), pow2);
-    failed |= std::uint64_t{round_checked8(y, 32, in_range, values + i)} << i;  // m = 2⁻⁴⁸
-  }
-  return failed;
-}
-DDX_AVX512_FUNCTION std::uint64_t log_pass(const LogTable16& table, const float* x, std::int64_t n, float* values) {
-  const Registers16 invc = registers(table.invc), log_inv = registers(table.log_inv);
-  std::uint64_t failed = 0;
-  for (std::int64_t i = 0; i < n; i += 8) {
-    const D8 xd = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-    const __mmask8 in_range = _mm512_cmp_pd_mask(xd, splat(0.0), _CMP_GT_OQ) &
-                              _mm512_cmp_pd_mask(xd, splat(std::numeric_limits<float>::max()), _CMP_LE_OQ);
-    const D8 y = log8(_mm512_mask_mov_pd(splat(1.0), in_range, xd), invc, log_inv);
-    failed |= std::uint64_t{round_checked8(y, 64, in_range, values + i)} << i;  // m = 2⁻⁴⁷
+    const __mmask8 in_range = kernel.in_range(xd);
+    failed |= std::uint64_t{round_checked8(kernel(xd, in_range), Kernel::m, in_range, values + i)} << i;
   }
   return failed;
 }
@@ -552,9 +583,8 @@ DDX_AVX512_FUNCTION std::uint64_t log_pass(const LogTable16& table, const float*
   static const LogTable16 table = [] {
     LogTable16 t{};
     for (std::uint64_t j = 0; j < 16; ++j) {
-      const double lo = std::bit_cast<double>(kLogOffset + (j << 48));
-      const double hi = std::bit_cast<double>(kLogOffset + ((j + 1) << 48));
-      t.invc.v[j] = lo <= 1.0 && 1.0 < hi ? 1.0 : round_to_bits(2 / (Float50(lo) + Float50(hi)), 8);
+      const Subinterval z = subinterval(j, 4);
+      t.invc.v[j] = z.lo <= 1.0 && 1.0 < z.hi ? 1.0 : round_to_bits(z.inverse_middle(), 8);
       t.log_inv.v[j] = static_cast<double>(-boost::multiprecision::log(Float50(t.invc.v[j])));
     }
     return t;
@@ -585,18 +615,12 @@ struct LogFloat {
 };
 
 #if DDX_AVX512_VERSION
-// The AVX-512 kernels over arrays; an element whose test failed is tried
-// again with the kernel above, then the slow path.
-struct ExpFloatAvx512 : ExpFloat {
-  const avx512::ExpTable16& table;
+// An AVX-512 kernel over arrays, with the portable one it extends: an
+// element whose test failed is tried again with that, then the slow path.
+template <class Portable, class Kernel> struct WithAvx512 : Portable {
+  const typename Kernel::Table& table;
   [[gnu::always_inline]] std::uint64_t pass(const float* x, std::int64_t n, float* values) const {
-    return avx512::exp_pass(table, x, n, values);
-  }
-};
-struct LogFloatAvx512 : LogFloat {
-  const avx512::LogTable16& table;
-  [[gnu::always_inline]] std::uint64_t pass(const float* x, std::int64_t n, float* values) const {
-    return avx512::log_pass(table, x, n, values);
+    return avx512::pass<Kernel>(table, x, n, values);
   }
 };
 #endif
@@ -693,11 +717,11 @@ DDX_VECTOR_CLONES void log_array(const LogTable& t, const float* x, float* out, 
 }
 #if DDX_AVX512_VERSION
 DDX_AVX512_FUNCTION void exp_array_avx512(const avx512::ExpTable16& t, const float* x, float* out, std::int64_t n) {
-  map_checked(x, out, n, ExpFloatAvx512{{}, t}, exp_slow<float>);
+  map_checked(x, out, n, WithAvx512<ExpFloat, avx512::Exp>{{}, t}, exp_slow<float>);
 }
 DDX_AVX512_FUNCTION void log_array_avx512(const LogTable& t, const avx512::LogTable16& t16, const float* x, float* out,
                                           std::int64_t n) {
-  map_checked(x, out, n, LogFloatAvx512{{t}, t16}, log_slow<float>);
+  map_checked(x, out, n, WithAvx512<LogFloat, avx512::Log>{{t}, t16}, log_slow<float>);
 }
 #endif
 }  // namespace
