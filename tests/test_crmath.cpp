@@ -256,8 +256,9 @@ TEST(CorrectlyRounded, FloatArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly
 // 2⁻¹² of them on (exp's subnormal results, which the array kernel hands
 // to the scalar one, do not reach the 50-digit path either).
 template <class F, class Candidate> void check_array_against_one(std::size_t count, Candidate candidate) {
+  using T = decltype(candidate(std::size_t{0}));
   constexpr std::size_t kBatch = 1 << 20;
-  std::vector<float> xs, ys;
+  std::vector<T> xs, ys;
   std::uint64_t slow = 0;
   int wrong = 0;
   for (std::size_t base = 0; base < count; base += kBatch) {
@@ -291,6 +292,26 @@ TEST(CorrectlyRounded, FloatArraysGiveWhatOneElementGives) {
   check_array_against_one<Log>(floats_between(smallest, std::numeric_limits<float>::max()) / 64,
                                [&](std::size_t i) { return float_from(smallest, 64 * i); });
   check_array_against_one<Log>(floats_between(0.5f, 2.0f), from(0.5f));
+}
+
+// The double exp over arrays also runs a kernel of its own on AVX-512
+// machines, with a rounding test at 2⁻⁶⁶ where the scalar one's is at 2⁻⁷⁰:
+// on 2²⁴ random arguments, about 2¹¹ of which lie within 2⁻⁶⁴ of a midpoint
+// and a hundred within 2⁻⁷⁰ (which reach the 50-digit path), it gives what
+// one element gives. A kernel whose error exceeded its test's bound would
+// round some of the first wrongly; one that skipped its test, about 2⁸ of
+// them.
+TEST(CorrectlyRounded, DoubleArraysGiveWhatOneElementGives) {
+  std::mt19937_64 rng(20261207);
+  const auto random_exp_argument = [&](std::size_t i) {
+    switch (i % 4) {
+      case 0: return uniform(rng, -708.0, 709.0);  // every n (beyond, the 50-digit path by design)
+      case 1: return uniform(rng, -20.0, 5.0);     // where softmax logits live
+      case 2: return std::ldexp(uniform(rng, -1.0, 1.0), -static_cast<int>(rng() % 8));  // n small, or 0
+      default: return (rng() & 1) ? uniform(rng, 700.0, 709.0) : uniform(rng, -708.0, -700.0);  // near the ends
+    }
+  };
+  check_array_against_one<Exp>(std::size_t{1} << 24, random_exp_argument);
 }
 
 // The floats whose exp (within 8 units in the last place of a double) or
