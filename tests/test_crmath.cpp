@@ -189,8 +189,9 @@ TEST(CorrectlyRounded, SpecialValues) {
 // are the ones the rounding test sends to the 50-digit path: searched for
 // among many arguments (the count of slow-path calls tells which), then
 // checked against the truth. The search also bounds how rare they are: with
-// the fast path's test at 2⁻⁷⁰ relative (double), about 2⁻¹⁷ of the
-// arguments fail it, at 2⁻⁴⁸ and 2⁻⁴⁷ (float) about 2⁻²³; more than 2⁻¹²
+// the fast path's test at 2⁻⁷³ and 2⁻⁷⁰ relative (double exp and log), about
+// 2⁻²⁰ and 2⁻¹⁷ of the arguments fail it, at 2⁻⁴⁸ and 2⁻⁴⁷ (float) about
+// 2⁻²³; more than 2⁻¹²
 // would make exp and log slow (a wrong bound or a broken fast path would
 // show here). candidate(i) gives the i-th of count arguments.
 template <class T, class F, class Candidate, class Truth>
@@ -211,11 +212,10 @@ void check_hard_cases(F f, std::size_t count, Candidate candidate, Truth truth, 
 TEST(CorrectlyRounded, ArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
   std::mt19937_64 rng(7);
   std::vector<double> exp_args, log_args;
-  for (int i = 0; i < 4'000'000; ++i) {
-    exp_args.push_back(uniform(rng, -700.0, 700.0));
-    log_args.push_back(i % 2 ? uniform(rng, 1e-300, 1e300) : uniform(rng, 0.5, 2.0));
-  }
-  // 2²² arguments at a rate near 2⁻¹⁷: a few dozen each.
+  for (int i = 0; i < 4'000'000; ++i) log_args.push_back(i % 2 ? uniform(rng, 1e-300, 1e300) : uniform(rng, 0.5, 2.0));
+  for (int i = 0; i < 1 << 25; ++i) exp_args.push_back(uniform(rng, -700.0, 700.0));
+  // 2²² arguments for log at a rate near 2⁻¹⁷, 2²⁵ for exp at 2⁻²⁰: a few
+  // dozen each.
   const auto exp_arg = [&](std::size_t i) { return exp_args[i]; };
   const auto log_arg = [&](std::size_t i) { return log_args[i]; };
   check_hard_cases<double>([](double x) { return cr::exp(x); }, exp_args.size(), exp_arg, true_exp<double>, 3, "exp");
@@ -295,9 +295,9 @@ TEST(CorrectlyRounded, FloatArraysGiveWhatOneElementGives) {
 }
 
 // The double exp over arrays also runs a kernel of its own on AVX-512
-// machines, with a rounding test at 2⁻⁶⁶ where the scalar one's is at 2⁻⁷⁰:
+// machines, with a rounding test at 2⁻⁶⁶ where the scalar one's is at 2⁻⁷³:
 // on 2²⁴ random arguments, about 2¹¹ of which lie within 2⁻⁶⁴ of a midpoint
-// and a hundred within 2⁻⁷⁰ (which reach the 50-digit path), it gives what
+// and a dozen within 2⁻⁷³ (which reach the 50-digit path), it gives what
 // one element gives. A kernel whose error exceeded its test's bound would
 // round some of the first wrongly; one that skipped its test, about 2⁸ of
 // them.

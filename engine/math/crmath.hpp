@@ -7,13 +7,14 @@
 //
 // Each function has a fast path, branch-free so that a loop over an array
 // vectorizes, that computes the value to well beyond the precision's bits
-// (double: a double-word result with relative error below 2⁻⁷⁰; float: a
+// (double: a double-word result with relative error below 2⁻⁷⁵; float: a
 // double result with relative error below 2⁻⁵⁰)
 // together with a rounding test (Ziv's): the value rounds to the
 // same number at both ends of its error interval. When it does, that number
 // is the correctly rounded result. When it does not (the true value lies
 // within the error bound of a midpoint between two neighbours: about one
-// argument in 10⁵ for double, 10⁷ for float), or the argument is outside the
+// argument in 10⁶ for the double exp, 10⁵ for the double log, 10⁷ for
+// float), or the argument is outside the
 // fast path's range (NaN, ±inf, results that overflow or are subnormal,
 // log of a non-positive or subnormal argument), the element is computed
 // again at 50 digits and rounded to nearest by comparing neighbours
