@@ -188,25 +188,25 @@ TEST(CorrectlyRounded, SpecialValues) {
 // Arguments whose fast-path value lies within its error bound of a midpoint
 // are the ones the rounding test sends to the 50-digit path: searched for
 // among many arguments (the count of slow-path calls tells which), then
-// checked against the truth. The search also bounds how rare they are: with
-// the fast path's test at 2⁻⁷³ and 2⁻⁷⁰ relative (double exp and log), about
-// 2⁻²⁰ and 2⁻¹⁷ of the arguments fail it, at 2⁻⁴⁸ and 2⁻⁴⁷ (float) about
-// 2⁻²³; more than 2⁻¹²
-// would make exp and log slow (a wrong bound or a broken fast path would
-// show here). candidate(i) gives the i-th of count arguments.
-template <class T, class F, class Candidate, class Truth>
-void check_hard_cases(F f, std::size_t count, Candidate candidate, Truth truth, std::size_t want_at_least,
-                      const char* what) {
+// checked against the truth, one element and as an array (where the AVX-512
+// kernels must send them on too). The search also bounds how rare they are:
+// with the fast path's test at 2⁻⁷³ and 2⁻⁷⁰ relative (double exp and log),
+// about 2⁻²⁰ and 2⁻¹⁷ of the arguments fail it, at 2⁻⁴⁸ and 2⁻⁴⁷ (float)
+// about 2⁻²³; more than 2⁻¹² would make exp and log slow (a wrong bound or
+// a broken fast path would show here). candidate(i) gives the i-th of count
+// arguments.
+template <class F, class T, class Candidate>
+void check_hard_cases(std::size_t count, Candidate candidate, T (*truth)(T), std::size_t want_at_least) {
   std::vector<T> hard;
   for (std::size_t i = 0; i < count; ++i) {
     const T x = candidate(i);
     const std::uint64_t before = cr::slow_path_count();
-    (void)f(x);
+    (void)F::one(x);
     if (cr::slow_path_count() != before) hard.push_back(x);
   }
-  EXPECT_LE(hard.size(), count >> 12) << what << ": the fast path's test fails too often";
-  EXPECT_GE(hard.size(), want_at_least) << what << ": too few hard arguments found to test the slow path";
-  for (T x : hard) EXPECT_TRUE(same(f(x), truth(x))) << what << "(" << std::hexfloat << x << ")";
+  EXPECT_LE(hard.size(), count >> 12) << F::name << ": the fast path's test fails too often";
+  EXPECT_GE(hard.size(), want_at_least) << F::name << ": too few hard arguments found to test the slow path";
+  expect_correctly_rounded<T>(hard, F::template one<T>, F::template array<T>, truth, F::name);
 }
 
 TEST(CorrectlyRounded, ArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
@@ -218,8 +218,8 @@ TEST(CorrectlyRounded, ArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly) {
   // dozen each.
   const auto exp_arg = [&](std::size_t i) { return exp_args[i]; };
   const auto log_arg = [&](std::size_t i) { return log_args[i]; };
-  check_hard_cases<double>([](double x) { return cr::exp(x); }, exp_args.size(), exp_arg, true_exp<double>, 3, "exp");
-  check_hard_cases<double>([](double x) { return cr::log(x); }, log_args.size(), log_arg, true_log<double>, 3, "log");
+  check_hard_cases<Exp>(exp_args.size(), exp_arg, true_exp<double>, 3);
+  check_hard_cases<Log>(log_args.size(), log_arg, true_log<double>, 3);
 }
 
 // How many floats lie in [a, b) (a and b of the same sign, |a| < |b|), and
@@ -244,8 +244,8 @@ TEST(CorrectlyRounded, FloatArgumentsNearAMidpointTakeTheSlowPathAndRoundRightly
   // argument in 2²³ (exp) and 2²² (log) fail: about a dozen hard cases each.
   const std::uint32_t low = std::bit_cast<std::uint32_t>(0x1p-30f), high = std::bit_cast<std::uint32_t>(0x1p30f);
   const auto log_arg = [&](std::size_t i) { return std::bit_cast<float>(static_cast<std::uint32_t>(low + 8 * i)); };
-  check_hard_cases<float>(Exp::one<float>, 2 * kFloatsIn1To64, signed_float_in_1_to_64, true_exp<float>, 3, "exp");
-  check_hard_cases<float>([](float x) { return cr::log(x); }, (high - low) / 8, log_arg, true_log<float>, 3, "log");
+  check_hard_cases<Exp>(2 * kFloatsIn1To64, signed_float_in_1_to_64, true_exp<float>, 3);
+  check_hard_cases<Log>((high - low) / 8, log_arg, true_log<float>, 3);
 }
 
 // The float array forms run a kernel of their own on AVX-512 machines
@@ -294,13 +294,16 @@ TEST(CorrectlyRounded, FloatArraysGiveWhatOneElementGives) {
   check_array_against_one<Log>(floats_between(0.5f, 2.0f), from(0.5f));
 }
 
-// The double exp over arrays also runs a kernel of its own on AVX-512
-// machines, with a rounding test at 2⁻⁶⁶ where the scalar one's is at 2⁻⁷³:
-// on 2²⁴ random arguments, about 2¹¹ of which lie within 2⁻⁶⁴ of a midpoint
-// and a dozen within 2⁻⁷³ (which reach the 50-digit path), it gives what
-// one element gives. A kernel whose error exceeded its test's bound would
-// round some of the first wrongly; one that skipped its test, about 2⁸ of
-// them.
+// The double exp and log over arrays also run kernels of their own on
+// AVX-512 machines, with rounding tests at 2⁻⁶⁶ where the scalar ones' are
+// at 2⁻⁷³ and 2⁻⁷⁰: on 2²⁴ random arguments each, about 2¹¹ of which lie
+// within 2⁻⁶⁴ of a midpoint and a dozen or a hundred within the scalar
+// test's bound (which reach the 50-digit path), they give what one element
+// gives. A kernel whose error exceeded its test's bound would round some of
+// the first wrongly: the exp's without its rl·rh³ term does, the log's
+// without the last two terms of its series or without its rl terms, and
+// the exp's with no test at all (its errors reach near its bound, the
+// log's stay far below it).
 TEST(CorrectlyRounded, DoubleArraysGiveWhatOneElementGives) {
   std::mt19937_64 rng(20261207);
   const auto random_exp_argument = [&](std::size_t i) {
@@ -312,6 +315,20 @@ TEST(CorrectlyRounded, DoubleArraysGiveWhatOneElementGives) {
     }
   };
   check_array_against_one<Exp>(std::size_t{1} << 24, random_exp_argument);
+  const auto random_log_argument = [&](std::size_t i) {
+    switch (i % 4) {
+      case 0: {  // every binade (subnormals, the 50-digit path's by design, left out)
+        double x;
+        do x = random_positive<double>(rng);
+        while (x < std::numeric_limits<double>::min());
+        return x;
+      }
+      case 1: return uniform(rng, 0.0, 1.0);          // probabilities
+      case 2: return 1.0 + std::ldexp(uniform(rng, -1.0, 1.0), -static_cast<int>(rng() % 12));  // near 1
+      default: return uniform(rng, 1.0, 1e4);         // sums of exponentials
+    }
+  };
+  check_array_against_one<Log>(std::size_t{1} << 24, random_log_argument);
 }
 
 // The floats whose exp (within 8 units in the last place of a double) or

@@ -20,7 +20,9 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "engine/scalar.hpp"
 #include "engine/math/short_arrays.hpp"
@@ -665,6 +667,87 @@ struct ExpDouble {
   }
 };
 
+// ---- double log with AVX-512: two tables of 16, one after the other -----------
+//
+// The double log above reads 1/c and log(1/c) for one of 256 subintervals of
+// z, with gathers. Here two steps of 16 do it, each read by a permute from
+// registers: the float log's 16 subintervals of z and its invc1 (8 bits),
+// then one of 16 cells of width 1/216 for p1 = z·invc1 (in [0.970, 1.040)),
+// with invc2 ≈ 1/(the cell's centre) to 16 bits. Each is 1 where it takes in
+// 1, so that near x = 1 the result is log1p(z − 1) alone. Over arrays of
+// 4096 doubles, on a Zen 5 machine, 1.50 ns per element where the kernel
+// above took 3.14 (the fused kernel's faithful log: 1.24).
+// - x = 2ᵏ·z, j1 and z as in log8. i = round(216·p1) − 209 in [0, 16), the
+//   cell of centre cᵢ = (209 + i)/216, from p1 = z·invc1 rounded (which
+//   moves an edge of a cell by 2⁻⁵², no more). invc = invc1·invc2 has at
+//   most 24 bits: exact.
+// - r = z·invc − 1 = rh + rl exactly: TwoProd, and p − 1 is exact
+//   (Sterbenz). |r| ≤ (1/432)/(209/216) + 2⁻¹⁶ < 2⁻⁸·⁶⁹, |rl| ≤ 2⁻⁵³.
+// - log1p(r) = rh − rh²/2 + rh³·Q(rh) + rl·(1 − rh + rh²), Q the series
+//   terms 1/3, −1/4 … −1/8: truncation < |r|⁹/9 < 2⁻⁸¹·⁴, rl's terms left
+//   out < 2⁻⁷⁹. rh − sq/2 = L_hi + L_lo exactly (sq = rh² rounded, its
+//   error exact, Fast2Sum); R = cube·Q − (rh² − sq)/2 + rl·(1 − rh + sq),
+//   cube = sq·rh rounded: Q's, cube's and R's roundings, and
+//   (rh² − sq)·rh·Q left out, < 2⁻⁵¹·|r|³/3 < 2⁻⁷⁸·⁶ in all.
+// - A = k·ln2_hi + T1_hi + T2_hi, the tables' log(1/invc) and ln 2 to
+//   multiples of 2⁻⁴² (ln2_hi of 42 bits, |k| ≤ 1024): exact, as |A| < 2¹⁰.
+//   A and L_hi by Fast2Sum: A is 0, or at least log(217/216) > 2⁻⁷·⁸ > |r|
+//   (|A| is the log of a cell's centre, or of invc1·invc2 where z is at
+//   least 0.0117 from 1). The low parts (T1_lo, T2_lo, k·ln2_lo, L_lo + R,
+//   the Fast2Sum's) form the tail: three roundings, each < 2⁻⁸⁰ where
+//   k = 0 (the sums are below 2⁻²⁷).
+// Where k = 0 and invc = 1, y = log1p(r) and every error is relative to r:
+// < 2⁻⁶⁹ relative. Elsewhere with k = 0, |y| ≥ log(1 + 1/432) > 2⁻⁸·⁷⁷
+// (z outside the middle cell, or at least 0.0117 from 1) and the errors
+// above add to < 2⁻⁷⁷ absolute, < 2⁻⁶⁸·² relative; with k ≠ 0, |y| > 0.346
+// and they are smaller still. The test: y1 = y_hi + (tail + ε) and y2 =
+// y_hi + (tail − ε), ε = |y_hi|·2⁻⁶⁶, as the exp's.
+struct LogDoubleTable16 {
+  Table16 invc1, invc2;       // 1/c for z's subinterval, and for p1's cell
+  Table16 t1_hi, t1_lo;       // log(1/invc1) = t1_hi + t1_lo, t1_hi a multiple of 2⁻⁴²
+  Table16 t2_hi, t2_lo;       // log(1/invc2), the same way
+  double ln2_hi, ln2_lo;      // ln 2 = ln2_hi (42 bits) + ln2_lo
+};
+struct LogDouble {
+  using Table = LogDoubleTable16;
+  static constexpr double m = 0x1p-66;
+  Registers16 invc1, invc2, t1_hi, t1_lo, t2_hi, t2_lo;
+  double ln2_hi, ln2_lo;
+  DDX_AVX512_INLINE explicit LogDouble(const Table& t)
+      : invc1(registers(t.invc1)), invc2(registers(t.invc2)), t1_hi(registers(t.t1_hi)), t1_lo(registers(t.t1_lo)),
+        t2_hi(registers(t.t2_hi)), t2_lo(registers(t.t2_lo)), ln2_hi(t.ln2_hi), ln2_lo(t.ln2_lo) {}
+  DDX_AVX512_INLINE unsigned eight(const double* in, double* out) const {
+    constexpr double shifter = vexp::detail::ExpConstants<double>::shifter;
+    const D8 x = _mm512_loadu_pd(in);
+    const __mmask8 in_range = _mm512_cmp_pd_mask(x, splat(std::numeric_limits<double>::min()), _CMP_GE_OQ) &
+                              _mm512_cmp_pd_mask(x, splat(std::numeric_limits<double>::max()), _CMP_LE_OQ);
+    const U8 b = as<U8>(x) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
+    const D8 kd = as<D8>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
+    const I8 j1 = as<I8>(b >> 48);  // the subinterval in its low 4 bits, all a permute reads
+    const D8 z = as<D8>((b & 0x000fffffffffffffull) + kLogOffset);
+    const D8 c1 = lookup(invc1, j1);
+    const I8 i = as<I8>(fma(z * c1, splat(216.0), splat(shifter - 209.0)));  // the cell in its low bits
+    const D8 invc = c1 * lookup(invc2, i);  // exact
+    const D8 p = z * invc, rl = fms(z, invc, p);
+    const D8 rh = p - 1.0;  // exact
+
+    const D8 sq = rh * rh, sq_err = fms(rh, rh, sq);
+    const Pair8 lead = fast_two_sum8(rh, -0.5 * sq);
+    const D8 sq2 = sq * sq;
+    const D8 q = fma(sq2, pair(rh, 1.0 / 7, -1.0 / 8), fma(sq, pair(rh, 1.0 / 5, -1.0 / 6), pair(rh, 1.0 / 3, -1.0 / 4)));
+    const D8 r = fma(sq * rh, q, fma(splat(-0.5), sq_err, fma(rl, sq - rh, rl)));
+
+    const D8 a = fma(kd, splat(ln2_hi), lookup(t1_hi, j1)) + lookup(t2_hi, i);  // exact
+    const Pair8 y = fast_two_sum8(a, lead.hi);
+    const D8 lows = fma(kd, splat(ln2_lo), lookup(t1_lo, j1) + lookup(t2_lo, i));
+    const D8 tail = y.lo + ((lead.lo + r) + lows);
+    const D8 eps = _mm512_abs_pd(y.hi) * m;
+    const D8 y1 = y.hi + (tail + eps), y2 = y.hi + (tail - eps);
+    _mm512_storeu_pd(out, y1);
+    return ~_mm512_mask_cmp_pd_mask(in_range, y1, y2, _CMP_EQ_OQ) & 0xffu;
+  }
+};
+
 // values[i] = the kernel's value at x[i], i < n (a multiple of 8, at most
 // 64), and a bit set in the result for each i whose test failed.
 template <class Kernel, class T>
@@ -703,6 +786,27 @@ DDX_AVX512_FUNCTION std::uint64_t pass(const typename Kernel::Table& table, cons
       t.invc.v[j] = z.lo <= 1.0 && 1.0 < z.hi ? 1.0 : round_to_bits(z.inverse_middle(), 8);
       t.log_inv.v[j] = static_cast<double>(-boost::multiprecision::log(Float50(t.invc.v[j])));
     }
+    return t;
+  }();
+  return table;
+}
+
+// A multiple of 2⁻⁴² nearest v, and the rest rounded.
+std::pair<double, double> split_at_2_42(const Float50& v) {
+  const double hi = static_cast<double>(round(ldexp(v, 42))) * 0x1p-42;
+  return {hi, static_cast<double>(v - hi)};
+}
+[[gnu::noinline]] const LogDoubleTable16& log_double_table16() {
+  static const LogDoubleTable16 table = [] {
+    LogDoubleTable16 t{};
+    for (int j = 0; j < 16; ++j) {
+      t.invc1.v[j] = log_table16().invc.v[j];
+      t.invc2.v[j] = j == 7 ? 1.0 : round_to_bits(Float50(216) / (209 + j), 16);
+      std::tie(t.t1_hi.v[j], t.t1_lo.v[j]) = split_at_2_42(-boost::multiprecision::log(Float50(t.invc1.v[j])));
+      std::tie(t.t2_hi.v[j], t.t2_lo.v[j]) = split_at_2_42(-boost::multiprecision::log(Float50(t.invc2.v[j])));
+    }
+    t.ln2_hi = log_table().ln2_hi;
+    t.ln2_lo = log_table().ln2_lo;
     return t;
   }();
   return table;
@@ -839,6 +943,10 @@ DDX_AVX512_FUNCTION void exp_array_avx512(const ExpTable& t, const avx512::ExpDo
                                           double* out, std::int64_t n) {
   map_checked(x, out, n, WithAvx512<ExpDouble, avx512::ExpDouble>{{t}, t16}, exp_slow<double>);
 }
+DDX_AVX512_FUNCTION void log_array_avx512(const LogTable& t, const avx512::LogDoubleTable16& t16, const double* x,
+                                          double* out, std::int64_t n) {
+  map_checked(x, out, n, WithAvx512<LogDouble, avx512::LogDouble>{{t}, t16}, log_slow<double>);
+}
 DDX_AVX512_FUNCTION void log_array_avx512(const LogTable& t, const avx512::LogTable16& t16, const float* x, float* out,
                                           std::int64_t n) {
   map_checked(x, out, n, WithAvx512<LogFloat, avx512::LogFloat>{{t}, t16}, log_slow<float>);
@@ -858,7 +966,12 @@ void exp(const float* x, float* out, std::int64_t n) {
 #endif
   exp_array(x, out, n);
 }
-void log(const double* x, double* out, std::int64_t n) { log_array(log_table(), x, out, n); }
+void log(const double* x, double* out, std::int64_t n) {
+#if DDX_AVX512_VERSION
+  if (avx512_runs()) return log_array_avx512(log_table(), avx512::log_double_table16(), x, out, n);
+#endif
+  log_array(log_table(), x, out, n);
+}
 void log(const float* x, float* out, std::int64_t n) {
 #if DDX_AVX512_VERSION
   if (avx512_runs()) return log_array_avx512(log_table(), avx512::log_table16(), x, out, n);

@@ -21,9 +21,9 @@
 // exactly. 50 digits (166 bits) is far beyond what the hardest arguments
 // need: no double exp or log lies within 2⁻¹²⁰ relative of a midpoint.
 //
-// With AVX-512 the float array forms and the double exp's run kernels of
-// their own, on tables held in registers (crmath.cpp); an element whose test
-// fails there takes the fast path above, so the results are the same.
+// With AVX-512 the array forms run kernels of their own, on tables held in
+// registers (crmath.cpp); an element whose test fails there takes the fast
+// path above, so the results are the same.
 //
 // The array forms work 64 elements at a time (fewer than 4 elements, one at
 // a time): the fast path over the chunk (vectorized), then the elements
