@@ -703,10 +703,10 @@ struct ExpDouble {
 // and they are smaller still. The test: y1 = y_hi + (tail + ε) and y2 =
 // y_hi + (tail − ε), ε = |y_hi|·2⁻⁶⁶, as the exp's.
 struct LogDoubleTable16 {
-  Table16 invc1, invc2;       // 1/c for z's subinterval, and for p1's cell
-  Table16 t1_hi, t1_lo;       // log(1/invc1) = t1_hi + t1_lo, t1_hi a multiple of 2⁻⁴²
-  Table16 t2_hi, t2_lo;       // log(1/invc2), the same way
-  double ln2_hi, ln2_lo;      // ln 2 = ln2_hi (42 bits) + ln2_lo
+  Table16 invc1, invc2;   // 1/c for z's subinterval, and for p1's cell
+  Table16 t1_hi, t1_lo;   // log(1/invc1) = t1_hi + t1_lo, t1_hi a multiple of 2⁻⁴²
+  Table16 t2_hi, t2_lo;   // log(1/invc2), the same way
+  double ln2_hi, ln2_lo;  // ln 2 = ln2_hi (42 bits) + ln2_lo
 };
 struct LogDouble {
   using Table = LogDoubleTable16;
