@@ -420,8 +420,7 @@ struct Registers16 {
 // build, where a 512-bit vector left out of line (as the sanitizers' build
 // leaves std::bit_cast) changes the ABI, which GCC warns of, and where
 // mul_add does not fuse (__FMA__ is the command line's, not the target
-// attribute's). log8's first lines are log_split's, on 8 lanes, for the same
-// reason.
+// attribute's). split8 is log_split on 8 lanes, for the same reason.
 //
 // v's bits as a vector of type To of the same size (a GCC vector cast).
 template <class To, class From> DDX_AVX512_INLINE To as(From v) {
@@ -497,11 +496,20 @@ DDX_AVX512_INLINE D8 exp8(D8 x, const Registers16& pow2) {
 struct LogTable16 {
   Table16 invc, log_inv;  // invc, and log(1/invc)
 };
-DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_inv) {
+// log_split on 8 lanes, with the 4 bits after c0's for j (in j's low
+// bits, all a permute reads).
+struct Split8 {
+  D8 k;
+  I8 j;
+  D8 z;
+};
+DDX_AVX512_INLINE Split8 split8(D8 x) {
   const U8 b = as<U8>(x) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
-  const D8 kd = as<D8>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
-  const I8 j = as<I8>((b >> 48) & 15);
-  const D8 z = as<D8>((b & 0x000fffffffffffffull) + kLogOffset);
+  return {as<D8>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0), as<I8>(b >> 48),
+          as<D8>((b & 0x000fffffffffffffull) + kLogOffset)};
+}
+DDX_AVX512_INLINE D8 log8(D8 x, const Registers16& invc, const Registers16& log_inv) {
+  const auto [kd, j, z] = split8(x);
   const D8 r = fma(z, lookup(invc, j), splat(-1.0));  // exact
   const D8 r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
   // Q = Σ c_i·r^i, c_i = (−1)^(i+1)/(i+2), i = 0 … 10.
@@ -627,6 +635,13 @@ DDX_AVX512_INLINE Pair8 fast_two_sum8(D8 a, D8 b) {
   const D8 s = a + b;
   return {s, b - (s - a)};
 }
+// The double kernels' rounding test, as the kernels above take it: hi + tail
+// rounded, in `y`, where hi + (tail ± eps) round alike; the lanes where they
+// do not, or that are not `valid`, as set bits.
+DDX_AVX512_INLINE unsigned sum_checked8(D8 hi, D8 tail, D8 eps, __mmask8 valid, D8& y) {
+  y = hi + (tail + eps);
+  return ~_mm512_mask_cmp_pd_mask(valid, y, hi + (tail - eps), _CMP_EQ_OQ) & 0xffu;
+}
 struct ExpDouble {
   using Table = ExpDoubleTable16;
   static constexpr double eps = 0x1p-66;
@@ -658,12 +673,12 @@ struct ExpDouble {
     const D8 prod = th * e.hi, prod_err = fms(th, e.hi, prod);
     const Pair8 s = fast_two_sum8(th, prod);
     const D8 tail = s.lo + (prod_err + fma(th, e_lo, fma(tl, e.hi, tl)));
-    const D8 y1 = s.hi + (tail + eps), y2 = s.hi + (tail - eps);
-    const __mmask8 same = _mm512_mask_cmp_pd_mask(in_range, y1, y2, _CMP_EQ_OQ);
+    D8 y;
+    const unsigned failed = sum_checked8(s.hi, tail, splat(eps), in_range, y);
     // (n >> 4) << 52 from t's bits 4 … 15, which hold n's modulo 2¹⁶.
     const U8 scale = as<U8>((j >> 4) << 52);
-    _mm512_storeu_pd(out, as<__m512d>(as<U8>(y1) + scale));
-    return ~same & 0xffu;
+    _mm512_storeu_pd(out, as<__m512d>(as<U8>(y) + scale));
+    return failed;
   }
 };
 
@@ -703,6 +718,8 @@ struct ExpDouble {
 // and they are smaller still. The test: y1 = y_hi + (tail + ε) and y2 =
 // y_hi + (tail − ε), ε = |y_hi|·2⁻⁶⁶, as the exp's.
 struct LogDoubleTable16 {
+  // Cell i of p1 has centre (kFirstCell + i)/kCellsPerUnit; kMiddleCell's is 1.
+  static constexpr int kCellsPerUnit = 216, kFirstCell = 209, kMiddleCell = kCellsPerUnit - kFirstCell;
   Table16 invc1, invc2;   // 1/c for z's subinterval, and for p1's cell
   Table16 t1_hi, t1_lo;   // log(1/invc1) = t1_hi + t1_lo, t1_hi a multiple of 2⁻⁴²
   Table16 t2_hi, t2_lo;   // log(1/invc2), the same way
@@ -721,12 +738,10 @@ struct LogDouble {
     const D8 x = _mm512_loadu_pd(in);
     const __mmask8 in_range = _mm512_cmp_pd_mask(x, splat(std::numeric_limits<double>::min()), _CMP_GE_OQ) &
                               _mm512_cmp_pd_mask(x, splat(std::numeric_limits<double>::max()), _CMP_LE_OQ);
-    const U8 b = as<U8>(x) + (std::bit_cast<std::uint64_t>(1.0) - kLogOffset);
-    const D8 kd = as<D8>((b >> 52) | std::bit_cast<std::uint64_t>(0x1p52)) - (0x1p52 + 1023.0);
-    const I8 j1 = as<I8>(b >> 48);  // the subinterval in its low 4 bits, all a permute reads
-    const D8 z = as<D8>((b & 0x000fffffffffffffull) + kLogOffset);
+    const auto [kd, j1, z] = split8(x);
     const D8 c1 = lookup(invc1, j1);
-    const I8 i = as<I8>(fma(z * c1, splat(216.0), splat(shifter - 209.0)));  // the cell in its low bits
+    constexpr double scale = Table::kCellsPerUnit, first = Table::kFirstCell;
+    const I8 i = as<I8>(fma(z * c1, splat(scale), splat(shifter - first)));  // the cell in its low bits
     const D8 invc = c1 * lookup(invc2, i);  // exact
     const D8 p = z * invc, rl = fms(z, invc, p);
     const D8 rh = p - 1.0;  // exact
@@ -741,10 +756,10 @@ struct LogDouble {
     const Pair8 y = fast_two_sum8(a, lead.hi);
     const D8 lows = fma(kd, splat(ln2_lo), lookup(t1_lo, j1) + lookup(t2_lo, i));
     const D8 tail = y.lo + ((lead.lo + r) + lows);
-    const D8 eps = _mm512_abs_pd(y.hi) * m;
-    const D8 y1 = y.hi + (tail + eps), y2 = y.hi + (tail - eps);
-    _mm512_storeu_pd(out, y1);
-    return ~_mm512_mask_cmp_pd_mask(in_range, y1, y2, _CMP_EQ_OQ) & 0xffu;
+    D8 rounded;
+    const unsigned failed = sum_checked8(y.hi, tail, _mm512_abs_pd(y.hi) * m, in_range, rounded);
+    _mm512_storeu_pd(out, rounded);
+    return failed;
   }
 };
 
@@ -801,7 +816,7 @@ std::pair<double, double> split_at_2_42(const Float50& v) {
     LogDoubleTable16 t{};
     for (int j = 0; j < 16; ++j) {
       t.invc1.v[j] = log_table16().invc.v[j];
-      t.invc2.v[j] = j == 7 ? 1.0 : round_to_bits(Float50(216) / (209 + j), 16);
+      t.invc2.v[j] = j == t.kMiddleCell ? 1.0 : round_to_bits(Float50(t.kCellsPerUnit) / (t.kFirstCell + j), 16);
       std::tie(t.t1_hi.v[j], t.t1_lo.v[j]) = split_at_2_42(-boost::multiprecision::log(Float50(t.invc1.v[j])));
       std::tie(t.t2_hi.v[j], t.t2_lo.v[j]) = split_at_2_42(-boost::multiprecision::log(Float50(t.invc2.v[j])));
     }
